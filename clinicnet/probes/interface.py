@@ -1,0 +1,80 @@
+"""The contract every probe module follows.
+
+A probe is one module in ``clinicnet.probes`` with one entry point,
+``probe(ctx: ProbeContext) -> ProbeResult``. The runner calls it in its own thread
+and enforces the deadline from outside as well, so a probe that overruns is
+abandoned and reported as ``error`` rather than holding up the report; probes
+still honour ``ctx.deadline`` themselves so they can say *what* timed out.
+
+Probes must not raise for anything the network does: a refused connection, a
+malformed packet or silence is a measurement (``failed``), not an exception.
+An exception that escapes is treated as a bug and becomes status ``error``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+from clinicnet.model import JSONValue, ProbeResult, Status
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """Settings a probe may read; the same object goes to every probe."""
+
+    targets: tuple[str, ...] = ()
+    reflectors: tuple[str, ...] = ()
+    internet_checks: tuple[str, ...] = ()
+    dns_names: tuple[str, ...] = ()
+    timeout: float = 5.0
+    privileged: bool = False
+    #: absolute ``time.monotonic()`` value by which the probe must have returned
+    deadline: float = field(default_factory=lambda: time.monotonic() + 5.0)
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (never negative)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+
+class ProbeFunc(Protocol):
+    def __call__(self, ctx: ProbeContext) -> ProbeResult: ...
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """How the runner finds a probe without importing it at start-up."""
+
+    name: str
+    module: str
+    #: one line for the progress display while the probe runs
+    title_en: str
+    title_ja: str
+
+
+class Stopwatch:
+    """Measures a probe's duration and stamps its results consistently."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._t0 = time.monotonic()
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    def result(
+        self,
+        status: Status,
+        reason: str,
+        values: Mapping[str, JSONValue] | None = None,
+    ) -> ProbeResult:
+        return ProbeResult(
+            name=self.name,
+            status=status,
+            reason=reason,
+            values=dict(values or {}),
+            duration_s=time.monotonic() - self._t0,
+            started_at=self.started_at,
+        )
+
+
+Summariser = Callable[[ProbeResult], str]

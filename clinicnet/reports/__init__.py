@@ -1,0 +1,1 @@
+"""Turning probe results into findings, a verdict and readable reports."""
