@@ -8,8 +8,9 @@ rendered again with the same findings. Probes never hand out live objects.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 class Status(str, enum.Enum):
@@ -88,7 +89,7 @@ class ProbeResult:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, JSONValue]) -> "ProbeResult":
+    def from_json(cls, data: Mapping[str, JSONValue]) -> ProbeResult:
         return cls(
             name=str(data["name"]),
             status=Status(data["status"]),

@@ -14,8 +14,9 @@ An exception that escapes is treated as a bug and becomes status ``error``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol
+from typing import Protocol
 
 from clinicnet.model import JSONValue, ProbeResult, Status
 
@@ -28,6 +29,8 @@ class ProbeContext:
     reflectors: tuple[str, ...] = ()
     internet_checks: tuple[str, ...] = ()
     dns_names: tuple[str, ...] = ()
+    #: extra VPN client process names from the config file
+    vpn_processes: tuple[str, ...] = ()
     timeout: float = 5.0
     privileged: bool = False
     #: absolute ``time.monotonic()`` value by which the probe must have returned

@@ -9,8 +9,9 @@ newer ones with a clear message (a newer clinicnet wrote it).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from clinicnet import SCHEMA, SCHEMA_VERSION, __version__
 from clinicnet.model import Finding, JSONValue, ProbeResult, Severity, Unmeasured, Verdict
@@ -63,7 +64,7 @@ class Report:
         return json.dumps(self.to_json(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
     @classmethod
-    def from_json(cls, data: Any) -> "Report":
+    def from_json(cls, data: Any) -> Report:
         if not isinstance(data, dict):
             raise ReportFormatError("not a clinicnet result (the top level is not an object)")
         schema = data.get("schema")
@@ -101,7 +102,7 @@ class Report:
             raise ReportFormatError(f"damaged clinicnet result: {exc!r}") from None
 
     @classmethod
-    def loads(cls, text: str) -> "Report":
+    def loads(cls, text: str) -> Report:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -1,0 +1,5 @@
+"""``python -m clinicnet``."""
+
+from clinicnet.agent.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,300 @@
+"""The ``clinicnet`` command line.
+
+Kept light at import: only argparse here; each command imports what it needs when
+it runs, so ``clinicnet --help`` and ``--version`` start fast (the benchmark in
+bench/ tracks it). Usage errors are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from clinicnet import SCHEMA, __version__
+
+EXIT_USAGE = 2
+
+EPILOG = """\
+exit codes:
+  0  ready                 the network can carry the IPsec+IKE VPN
+  1  ready_with_warnings   it can, with warnings worth reading
+  2  usage error           bad option, host, URL, config or result file
+  3  not_ready             something measured will stop the VPN
+  4  inconclusive          something essential could not be measured
+
+Probes go only where you point them: --target, --reflector, --internet-check
+and the names you give (defaults: the Windows/Android connectivity checks).
+"""
+
+
+def _version_text() -> str:
+    import platform
+
+    return (
+        f"clinicnet {__version__} (report schema {SCHEMA}; Python {platform.python_version()}; "
+        f"{platform.system()} {platform.release()} {platform.machine()})"
+    )
+
+
+def _add_probe_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", action="append", default=[], metavar="HOST",
+                   help="VPN gateway to probe with IKE (repeatable)")
+    p.add_argument("--reflector", action="append", default=[], metavar="HOST",
+                   help="clinicnet reflector for ESP/NAT/fragment tests (repeatable)")
+    p.add_argument("--internet-check", action="append", default=[], metavar="URL",
+                   help="http://, https:// or tcp://HOST:PORT to test general internet (repeatable; "
+                        "default: the Windows and Android connectivity checks)")
+    p.add_argument("--dns-name", action="append", default=[], metavar="NAME",
+                   help="name to resolve (repeatable; default: the check and target names)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="deadline for every probe (default 5; probes run side by side)")
+    p.add_argument("--config", metavar="FILE", help="TOML file with the same settings (or $CLINICNET_CONFIG)")
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("ja", "en"), default=None,
+                   help="report language (default: the system's; Japanese on a Japanese system)")
+    p.add_argument("--redact", action="store_true", default=None,
+                   help="mask IP addresses, host names and MAC addresses in every output")
+    p.add_argument("--json", metavar="PATH", help="write the JSON result (- for stdout)")
+    p.add_argument("--html", metavar="PATH", help="write a single-file HTML report")
+    p.add_argument("--markdown", metavar="PATH", help="write a Markdown report for a ticket")
+    p.add_argument("--quiet", "-q", action="store_true", default=None,
+                   help="no progress and no terminal report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clinicnet",
+        description="Can this network carry the IPsec+IKE VPN for online billing and "
+        "eligibility confirmation? / このネットワークでオンライン請求・資格確認のVPNが使えるかを診断します。",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="store_true", help="print version, schema and platform")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    d = sub.add_parser("diagnose", help="run all probes and write the report (default command)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_probe_options(d)
+    _add_output_options(d)
+    d.add_argument("--output-dir", metavar="DIR",
+                   help="where the HTML and JSON go when no --json/--html/--markdown is given (default: .)")
+
+    r = sub.add_parser("report", help="render a saved JSON result again, without probing")
+    r.add_argument("result", metavar="RESULT.json", help="a file written by --json (- for stdin)")
+    _add_output_options(r)
+
+    i = sub.add_parser("ike", help="quick IKE check of one VPN gateway (UDP 500 and 4500)")
+    i.add_argument("host", metavar="HOST")
+    i.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
+    i.add_argument("--json", action="store_true", help="print the probe result as JSON")
+    i.add_argument("--lang", choices=("ja", "en"), default=None)
+
+    f = sub.add_parser("findings", help="list every finding id the report can contain")
+    f.add_argument("--json", action="store_true")
+    f.add_argument("--lang", choices=("ja", "en"), default=None)
+
+    e = sub.add_parser("explain", help="print the full explanation of one finding id")
+    e.add_argument("finding_id", metavar="ID")
+    e.add_argument("--lang", choices=("ja", "en"), default=None)
+    return parser
+
+
+def _lang(choice: str | None) -> str:
+    if choice:
+        return choice
+    from clinicnet import system
+
+    return system.ui_language()
+
+
+def _fail(message: str) -> int:
+    print(f"clinicnet: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from clinicnet.agent import config, output, progress
+    from clinicnet.agent.diagnose import diagnose
+
+    cli: dict[str, Any] = {
+        "targets": args.target,
+        "reflectors": args.reflector,
+        "internet_checks": args.internet_check,
+        "dns_names": args.dns_name,
+        "timeout": args.timeout,
+        "lang": args.lang,
+        "redact": args.redact,
+        "json": args.json,
+        "html": args.html,
+        "markdown": args.markdown,
+        "output_dir": args.output_dir,
+        "quiet": args.quiet,
+    }
+    settings = config.build(cli, args.config)
+    _precheck_targets(settings.targets)
+    lang = _lang(settings.lang)
+    outputs = {k: v for k, v in (("json", settings.json), ("html", settings.html),
+                                 ("markdown", settings.markdown)) if v}
+    if not outputs:
+        outputs = output.default_paths(settings.output_dir)
+        import os
+
+        if settings.output_dir and not os.path.isdir(settings.output_dir):
+            raise config.UsageError(f"output folder {settings.output_dir} does not exist")
+    view = progress.make(lang, bool(settings.quiet))
+    with view:
+        report = diagnose(settings, observer=view)
+    return _emit(report, outputs, lang, redact=bool(settings.redact), quiet=bool(settings.quiet),
+                 announce=not (args.json or args.html or args.markdown))
+
+
+def _precheck_targets(targets: Sequence[str]) -> None:
+    """A target name the resolver says does not exist is a typo: say so before probing.
+
+    Only a definite "no such name" counts; a resolver that does not answer is a
+    measurement (the DNS probe reports it), not a usage error.
+    """
+    import socket
+
+    from clinicnet.agent.config import UsageError, valid_host
+    from clinicnet.probes._deadline import call_with_deadline
+
+    for t in targets:
+        if not valid_host(t):
+            raise UsageError(f"not a host name or IP address: {t!r}")
+        out = call_with_deadline(lambda t=t: socket.getaddrinfo(t, None), 3.0)  # type: ignore[misc]
+        if isinstance(out.error, socket.gaierror) and out.error.errno == getattr(socket, "EAI_NONAME", None):
+            raise UsageError(f"unknown host {t!r} (the resolver has no such name)")
+
+
+def _emit(report: Any, outputs: dict[str, str], lang: str, *, redact: bool, quiet: bool, announce: bool) -> int:
+    from clinicnet.agent import output
+
+    if redact:
+        from clinicnet.reports.redact import redact as do_redact
+
+        report = do_redact(report)
+    to_stdout = any(p == "-" for p in outputs.values())
+    for fmt, path in outputs.items():
+        output.write_text(path, output.render(report, fmt, lang))
+    if not quiet and not to_stdout:
+        print(output.render(report, "text", lang, color=sys.stdout.isatty()), end="")
+    if announce and not quiet:
+        for path in outputs.values():
+            print(("レポートを保存しました: " if lang == "ja" else "report written: ") + path, file=sys.stderr)
+    return int(report.verdict.exit_code)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from clinicnet.agent.config import UsageError
+    from clinicnet.reports.report import Report, ReportFormatError
+
+    try:
+        text = sys.stdin.read() if args.result == "-" else open(args.result, encoding="utf-8-sig").read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.result}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{args.result} is not a UTF-8 text file") from None
+    try:
+        report = Report.loads(text)
+    except ReportFormatError as exc:
+        raise UsageError(f"{args.result}: {exc}") from None
+    lang = _lang(args.lang)
+    outputs = {k: v for k, v in (("json", args.json), ("html", args.html), ("markdown", args.markdown)) if v}
+    return _emit(report, outputs, lang, redact=bool(args.redact), quiet=bool(args.quiet), announce=False)
+
+
+def cmd_ike(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from clinicnet import system
+    from clinicnet.agent.config import MAX_TIMEOUT, UsageError, valid_host
+    from clinicnet.probes import ike
+    from clinicnet.probes.interface import ProbeContext
+
+    if not valid_host(args.host):
+        raise UsageError(f"not a host name or IP address: {args.host!r}")
+    if not 0 < args.timeout <= MAX_TIMEOUT:
+        raise UsageError(f"timeout must be between 0 and {MAX_TIMEOUT:g} seconds")
+    _precheck_targets([args.host])
+    ctx = ProbeContext(targets=(args.host,), timeout=args.timeout, privileged=system.is_admin(),
+                       deadline=time.monotonic() + args.timeout)
+    result = ike.probe(ctx)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(ike.format_quick(result, _lang(args.lang)))
+    return 0 if result.ok else 3
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    import json
+
+    from clinicnet.reports.catalogue import CATALOGUE
+
+    lang = _lang(args.lang)
+    if args.json:
+        print(json.dumps([
+            {"id": e.id, "severity": e.severity.value, "g_refs": list(e.g_refs),
+             "title": {"ja": e.title.ja, "en": e.title.en}, "severity_note": e.severity_note}
+            for e in CATALOGUE.values()
+        ], ensure_ascii=False, indent=2))
+        return 0
+    width = max(len(i) for i in CATALOGUE)
+    for e in CATALOGUE.values():
+        g = ",".join(e.g_refs) or "-"
+        print(f"{e.id:<{width}}  {e.severity.value:<7}  {g:<7}  {e.title.get(lang)}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from clinicnet.agent.config import UsageError
+    from clinicnet.reports.catalogue import CATALOGUE
+
+    e = CATALOGUE.get(args.finding_id)
+    if e is None:
+        raise UsageError(f"unknown finding id {args.finding_id!r} (see: clinicnet findings)")
+    lang = _lang(args.lang)
+    heads = {"ja": ("概要", "技術的な説明", "次にすること", "根拠"), "en": ("Summary", "Technical", "Next step", "Guide")}
+    h = heads["ja" if lang == "ja" else "en"]
+    print(f"{e.id} [{e.severity.value}] {e.title.get(lang)}")
+    if e.severity_note:
+        print(f"  ({e.severity_note})")
+    print(f"\n{h[0]}:\n{e.summary.get(lang)}\n\n{h[1]}:\n{e.technical.get(lang)}\n\n{h[2]}:\n{e.next_step.get(lang)}")
+    if e.g_refs:
+        print(f"\n{h[3]}: {', '.join(e.g_refs)}")
+    return 0
+
+
+COMMANDS = {
+    "diagnose": cmd_diagnose,
+    "report": cmd_report,
+    "ike": cmd_ike,
+    "findings": cmd_findings,
+    "explain": cmd_explain,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(_version_text())
+        return 0
+    if args.command is None:
+        # Double-click / bare run: a full diagnosis with defaults.
+        args = parser.parse_args(["diagnose", *(argv or sys.argv[1:])])
+    from clinicnet.agent.config import UsageError
+
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("clinicnet: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,87 @@
+"""DNS resolution of the configured names, IPv4 (A) and IPv6 (AAAA) separately.
+
+Uses the system resolver (getaddrinfo), because that is what the VPN client and
+the clinic's applications use; a name that resolves only over one family is
+reported as such.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from clinicnet import system
+from clinicnet.model import ProbeResult, Status
+from clinicnet.probes._deadline import call_with_deadline
+from clinicnet.probes.interface import ProbeContext, Stopwatch
+
+_EAI_NAMES = {
+    getattr(socket, n): n
+    for n in ("EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA", "EAI_ADDRFAMILY", "EAI_SERVICE")
+    if hasattr(socket, n)
+}
+
+
+def _classify(exc: BaseException) -> str:
+    if isinstance(exc, socket.gaierror):
+        name = _EAI_NAMES.get(exc.errno or 0, "")
+        if name in ("EAI_NONAME", "EAI_NODATA", "EAI_ADDRFAMILY"):
+            return "no_answer"  # the resolver answered: no such name/record
+        if name == "EAI_AGAIN":
+            return "no_response"  # no resolver answered (or it answered SERVFAIL)
+        if name == "EAI_FAIL":
+            return "server_failure"
+        return f"error: {exc}"
+    return f"error: {exc!r}"
+
+
+def resolve_family(name: str, family: int, timeout: float) -> dict[str, Any]:
+    t0 = time.monotonic()
+    out = call_with_deadline(
+        lambda: socket.getaddrinfo(name, None, family, socket.SOCK_STREAM), timeout
+    )
+    ms = round((time.monotonic() - t0) * 1000, 1)
+    if out.timed_out:
+        return {"addresses": [], "error": "timeout", "ms": ms}
+    if out.error is not None:
+        return {"addresses": [], "error": _classify(out.error), "ms": ms}
+    addrs = sorted({str(ai[4][0]).split("%", 1)[0] for ai in out.value or []})
+    return {"addresses": addrs, "error": None if addrs else "no_answer", "ms": ms}
+
+
+def resolve(name: str, timeout: float) -> dict[str, Any]:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        f4 = pool.submit(resolve_family, name, socket.AF_INET, timeout)
+        f6 = pool.submit(resolve_family, name, socket.AF_INET6, timeout)
+        r4, r6 = f4.result(), f6.result()
+    return {"name": name, "ipv4": r4, "ipv6": r6, "resolved": bool(r4["addresses"] or r6["addresses"])}
+
+
+def probe(ctx: ProbeContext) -> ProbeResult:
+    sw = Stopwatch("dns")
+    names = list(dict.fromkeys(ctx.dns_names))
+    resolvers = system.resolvers()
+    if not names:
+        return sw.result(Status.SKIPPED, "no names to resolve were configured", {"resolvers": resolvers})
+    budget = max(0.1, ctx.remaining() - 0.1)
+    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+        results = list(pool.map(lambda n: resolve(n, budget), names))
+    failed = [r["name"] for r in results if not r["resolved"]]
+    values = {
+        "resolvers": resolvers,
+        "names": results,
+        "all_resolved": not failed,
+        "any_resolved": len(failed) < len(results),
+        "ipv4_any": any(r["ipv4"]["addresses"] for r in results),
+        "ipv6_any": any(r["ipv6"]["addresses"] for r in results),
+    }
+    if failed:
+        errors = sorted({r["ipv4"]["error"] or "" for r in results if not r["resolved"]} - {""})
+        return sw.result(
+            Status.FAILED,
+            f"{len(failed)} of {len(results)} name(s) did not resolve: {', '.join(failed)} ({', '.join(errors)})",
+            values,
+        )
+    return sw.result(Status.OK, f"all {len(results)} name(s) resolved", values)

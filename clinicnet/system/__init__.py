@@ -1,0 +1,59 @@
+"""Platform seams: one public API here, one private module per platform.
+
+Like psutil, the implementation is chosen once at import; callers never test
+``sys.platform`` themselves. Each function answers one question a probe needs
+and returns plain data, so Windows-shaped answers can be unit-tested on Linux
+with recorded data by calling the private module's pure helpers directly.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+if sys.platform == "win32":  # pragma: no cover - exercised by Windows unit tests via helpers
+    from clinicnet.system import _windows as _impl
+else:
+    from clinicnet.system import _linux as _impl
+
+
+@dataclass(frozen=True)
+class DefaultRoute:
+    family: int  # 4 or 6
+    interface: str
+    gateway: str | None  # None for a device route such as ``default dev tun0``
+    metric: int = 0
+
+
+#: Interface kinds the report distinguishes (the guide cares about Wi-Fi, G9).
+KINDS = ("wired", "wifi", "tunnel", "loopback", "virtual", "unknown")
+
+
+def is_admin() -> bool:
+    """Administrator (Windows) or root/CAP_NET_RAW (Linux): raw-socket probes need it."""
+    return _impl.is_admin()
+
+
+def interface_kind(name: str) -> str:
+    """One of ``KINDS`` for a network interface name."""
+    return _impl.interface_kind(name)
+
+
+def default_routes() -> list[DefaultRoute]:
+    """Default routes for IPv4 and IPv6, including device routes without a gateway."""
+    return [DefaultRoute(**r) for r in _impl.default_routes()]
+
+
+def resolvers() -> list[str]:
+    """DNS server addresses the system resolver uses (best effort; may be empty)."""
+    return _impl.resolvers()
+
+
+def ui_language() -> str:
+    """``ja`` on a Japanese system, else ``en``."""
+    return _impl.ui_language()
+
+
+def raw_sockets_available() -> tuple[bool, str]:
+    """Whether raw IP sockets can be opened, and if not, why (for skip reasons)."""
+    return _impl.raw_sockets_available()
