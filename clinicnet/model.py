@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Outcome of one probe.
 
     ``failed`` means the probe ran and measured a problem (the network said no);
@@ -28,7 +28,7 @@ class Status(str, enum.Enum):
     ERROR = "error"
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
@@ -38,7 +38,7 @@ class Severity(str, enum.Enum):
         return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     READY = "ready"
     READY_WITH_WARNINGS = "ready_with_warnings"
     NOT_READY = "not_ready"

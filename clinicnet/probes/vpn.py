@@ -66,13 +66,13 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         if r.interface in up_tunnels
     ]
     # Only the best default route of a family decides where general traffic goes.
-    best: dict[int, str] = {}
+    best: dict[Any, str] = {}
     for r in routes:
         best.setdefault(r.family, r.interface)
     default_via_tunnel = any(best.get(v["family"]) == v["interface"] for v in via_tunnel)
     try:
         processes = match_processes(_process_names(), load_client_names(ctx.vpn_processes))
-    except Exception as exc:  # psutil AccessDenied on hardened systems: still report the rest
+    except Exception as exc:  # noqa: BLE001 - psutil AccessDenied on hardened systems: still report the rest
         processes = []
         proc_error: str | None = f"could not list processes: {exc}"
     else:

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TypedDict
+
+
+class RouteDict(TypedDict):
+    family: int
+    interface: str
+    gateway: str | None
+    metric: int
 
 #: interface name prefixes that are tunnels/VPN adapters on Linux and BSD-ish systems
 TUNNEL_NAME = re.compile(

@@ -11,8 +11,9 @@ import locale
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
-from clinicnet.system._common import TUNNEL_NAME, lang_from_locale_name
+from clinicnet.system._common import TUNNEL_NAME, RouteDict, lang_from_locale_name
 
 _SYS = Path("/sys/class/net")
 
@@ -65,9 +66,9 @@ def interface_kind(name: str) -> str:
     return "unknown"
 
 
-def parse_proc_route(text: str) -> list[dict[str, object]]:
+def parse_proc_route(text: str) -> list[RouteDict]:
     """Default routes from the text of /proc/net/route (IPv4)."""
-    out: list[dict[str, object]] = []
+    out: list[RouteDict] = []
     for line in text.splitlines()[1:]:
         f = line.split()
         if len(f) < 8:
@@ -90,9 +91,9 @@ def parse_proc_route(text: str) -> list[dict[str, object]]:
     return out
 
 
-def parse_proc_ipv6_route(text: str) -> list[dict[str, object]]:
+def parse_proc_ipv6_route(text: str) -> list[RouteDict]:
     """Default routes from the text of /proc/net/ipv6_route."""
-    out: list[dict[str, object]] = []
+    out: list[RouteDict] = []
     for line in text.splitlines():
         f = line.split()
         if len(f) < 10:
@@ -117,8 +118,8 @@ def parse_proc_ipv6_route(text: str) -> list[dict[str, object]]:
     return out
 
 
-def default_routes() -> list[dict[str, object]]:
-    routes: list[dict[str, object]] = []
+def default_routes() -> list[RouteDict]:
+    routes: list[RouteDict] = []
     for path, parser in (("/proc/net/route", parse_proc_route), ("/proc/net/ipv6_route", parse_proc_ipv6_route)):
         try:
             routes.extend(parser(Path(path).read_text()))
@@ -126,17 +127,17 @@ def default_routes() -> list[dict[str, object]]:
             continue
     if not routes:
         routes = _netifaces_default_routes()
-    return sorted(routes, key=lambda r: (r["family"], r["metric"]))  # type: ignore[index,return-value]
+    return sorted(routes, key=lambda r: (r["family"], r["metric"]))
 
 
-def _netifaces_default_routes() -> list[dict[str, object]]:
+def _netifaces_default_routes() -> list[RouteDict]:
     """Fallback where /proc is missing (macOS, BSD)."""
     try:
         import netifaces  # type: ignore[import-untyped]
     except ImportError:
         return []
-    out: list[dict[str, object]] = []
-    gws = netifaces.gateways()
+    out: list[RouteDict] = []
+    gws: dict[Any, Any] = netifaces.gateways()
     for fam, num in ((netifaces.AF_INET, 4), (netifaces.AF_INET6, 6)):
         for gw, iface, *_ in gws.get(fam, []):
             out.append({"family": num, "interface": iface, "gateway": gw, "metric": 0})

@@ -11,8 +11,9 @@ import ctypes
 import os
 import re
 from pathlib import Path
+from typing import Any
 
-from clinicnet.system._common import lang_from_locale_name
+from clinicnet.system._common import RouteDict, lang_from_locale_name
 
 #: friendly-name patterns of Wi-Fi adapters (English and Japanese Windows)
 _WIFI = re.compile(r"(wi-?fi|wlan|wireless|ワイヤレス|無線)", re.IGNORECASE)
@@ -60,13 +61,13 @@ def interface_kind(name: str) -> str:
     return kind_from_name(name)
 
 
-def default_routes() -> list[dict[str, object]]:
+def default_routes() -> list[RouteDict]:
     try:
         import netifaces  # type: ignore[import-untyped]
     except ImportError:
         return []
-    out: list[dict[str, object]] = []
-    gws = netifaces.gateways()
+    out: list[RouteDict] = []
+    gws: dict[Any, Any] = netifaces.gateways()
     for fam, num in ((netifaces.AF_INET, 4), (netifaces.AF_INET6, 6)):
         for gw, iface, *_ in gws.get(fam, []):
             out.append({"family": num, "interface": _friendly_name(iface), "gateway": gw, "metric": 0})
