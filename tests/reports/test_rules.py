@@ -1,0 +1,184 @@
+"""Every rule, on probe results shaped like the real probes'."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinicnet.model import Severity, Status, Verdict
+from clinicnet.reports import rules, verdict
+from clinicnet.reports.catalogue import CATALOGUE
+from tests.reports import evidence as e
+
+
+def ids(results):
+    findings, broken = rules.evaluate(results)
+    assert broken == []
+    return {f.id: f for f in findings}
+
+
+def decide(results):
+    findings, _ = rules.evaluate(results)
+    return verdict.decide(findings, results)
+
+
+def test_healthy_run_is_ready_with_no_findings():
+    assert ids(e.healthy()) == {}
+    assert decide(e.healthy()) is Verdict.READY
+
+
+def test_every_rule_id_is_in_the_catalogue_with_matching_g_refs():
+    for r in rules.RULES:
+        if CATALOGUE:  # filled by reports.catalogue
+            assert r.id in CATALOGUE, r.id
+            assert set(r.g_refs) == set(CATALOGUE[r.id].g_refs), r.id
+
+
+def test_ipv4_missing_on_ipv6_only_pc():
+    res = e.healthy(
+        interfaces=e.interfaces(e.iface(v4=False, v6="2001:db8:10::10")),
+        routes=e.routes(v4=None, v6="eth0"),
+        internet=e.internet(ipv4_ok=False, ipv6_ok=True),
+    )
+    found = ids(res)
+    assert found["ipv4.missing"].severity is Severity.ERROR
+    assert "ipv6.present" in found
+    assert decide(res) is Verdict.NOT_READY
+
+
+def test_ipv4_missing_when_only_ipv6_reaches_the_internet():
+    res = e.healthy(internet=e.internet(ipv4_ok=False, ipv6_ok=True), routes=e.routes(v6="eth0"))
+    assert "ipv4.missing" in ids(res)
+
+
+def test_ipv6_present_is_info_only():
+    res = e.healthy(interfaces=e.interfaces(e.iface(v6="2001:db8:10::10")), routes=e.routes(v6="eth0"))
+    found = ids(res)
+    assert found["ipv6.present"].severity is Severity.INFO
+    assert found["ipv6.present"].evidence["ipv6_addresses"] == ["2001:db8:10::10"]
+    assert decide(res) is Verdict.READY
+
+
+def test_vpn_up_with_internet_down_is_by_design():
+    res = e.healthy(vpn=e.vpn(up=True), internet=e.internet(ipv4_ok=False), dns=e.dns(ok=False),
+                    routes=e.routes(v4="tun0", gw4=None))
+    found = ids(res)
+    assert set(found) == {"vpn.up_internet_down"}
+    assert found["vpn.up_internet_down"].severity is Severity.INFO
+    assert decide(res) is Verdict.READY
+
+
+def test_internet_down_without_vpn_is_a_line_fault():
+    res = e.healthy(internet=e.internet(ipv4_ok=False), dns=e.dns(ok=False),
+                    ike=e.ike(e.ike_target(udp500="silent", udp4500="silent")))
+    found = ids(res)
+    assert found["internet.down"].severity is Severity.ERROR
+    assert "dns.failed" not in found  # cannot tell DNS from the line when nothing answers
+    assert "ike.unreachable" in found
+    assert decide(res) is Verdict.NOT_READY
+
+
+def test_dns_failed_when_ip_literal_check_answers():
+    res = e.healthy(dns=e.dns(ok=False), internet=e.internet(ipv4_ok=True, literal_ok=True))
+    found = ids(res)
+    assert set(found) == {"dns.failed"}
+    assert found["dns.failed"].evidence["names"] == {"web.example": "no_response"}
+
+
+def test_dns_failed_when_only_the_gateway_proves_ip_works():
+    res = e.healthy(dns=e.dns(ok=False), internet=e.internet(ipv4_ok=False, literal_ok=False, only_dns=True))
+    found = ids(res)
+    assert "dns.failed" in found
+    assert "internet.down" not in found
+
+
+def test_link_slow_on_the_default_route_interface_only():
+    res = e.healthy(interfaces=e.interfaces(e.iface(speed=10), e.iface(name="eth1", speed=10, up=False)))
+    found = ids(res)
+    assert found["link.slow"].evidence["links"] == [{"interface": "eth0", "kind": "wired", "speed_mbps": 10}]
+    assert decide(res) is Verdict.READY_WITH_WARNINGS
+
+
+def test_unknown_link_speed_is_not_called_slow():
+    assert "link.slow" not in ids(e.healthy(interfaces=e.interfaces(e.iface(speed=None))))
+
+
+def test_wifi_client():
+    res = e.healthy(interfaces=e.interfaces(e.iface(name="wlan0", kind="wifi", speed=None)), routes=e.routes("wlan0"))
+    assert ids(res)["wifi.client"].evidence["interfaces"] == ["wlan0"]
+
+
+def test_wifi_uplink_found_under_vpn():
+    res = e.healthy(interfaces=e.interfaces(e.iface(name="wlan0", kind="wifi"), e.iface(name="tun0", kind="tunnel")),
+                    routes=e.routes("tun0", gw4=None), vpn=e.vpn(up=True))
+    assert "wifi.client" in ids(res)
+
+
+def test_privileges_limited():
+    res = e.healthy(privileges=e.privileges(admin=False))
+    assert ids(res)["privileges.limited"].severity is Severity.INFO
+
+
+def test_ike_udp500_blocked_when_4500_answers():
+    res = e.healthy(ike=e.ike(e.ike_target(udp500="silent")))
+    found = ids(res)
+    assert set(found) == {"ike.udp500.blocked"}
+    assert decide(res) is Verdict.NOT_READY
+
+
+def test_ike_udp500_blocked_when_port_unreachable():
+    res = e.healthy(ike=e.ike(e.ike_target(udp500="icmp", udp4500="silent", icmp="icmp_port_unreachable")))
+    found = ids(res)
+    assert "ike.udp500.blocked" in found
+    assert "ike.unreachable" not in found
+
+
+@pytest.mark.parametrize("nat,severity,verdict_", [(True, Severity.ERROR, Verdict.NOT_READY),
+                                                   (False, Severity.WARNING, Verdict.READY_WITH_WARNINGS)])
+def test_ike_udp4500_blocked_severity_depends_on_nat(nat, severity, verdict_):
+    res = e.healthy(ike=e.ike(e.ike_target(udp4500="silent", nat=nat)))
+    found = ids(res)
+    assert found["ike.udp4500.blocked"].severity is severity
+    assert decide(res) is verdict_
+
+
+@pytest.mark.parametrize("icmp", [None, "icmp_host_unreachable", "icmp_admin_prohibited"])
+def test_ike_unreachable(icmp):
+    state = "icmp" if icmp else "silent"
+    res = e.healthy(ike=e.ike(e.ike_target(udp500=state, udp4500=state, icmp=icmp)))
+    found = ids(res)
+    assert set(found) == {"ike.unreachable"}
+    assert found["ike.unreachable"].evidence["targets"][0]["icmp"] == icmp
+
+
+def test_nat_present():
+    found = ids(e.healthy(ike=e.ike(e.ike_target(nat=True))))
+    assert found["nat.present"].severity is Severity.INFO
+
+
+def test_no_target_is_inconclusive():
+    res = e.healthy(ike=e.pr("ike", Status.SKIPPED, targets=[]))
+    assert decide(res) is Verdict.INCONCLUSIVE
+
+
+def test_probe_error_is_inconclusive_not_guessed():
+    res = e.healthy(internet=e.pr("internet", Status.ERROR))
+    assert ids(res) == {}
+    assert decide(res) is Verdict.INCONCLUSIVE
+    assert [u.what for u in verdict.unmeasured_from(res)] == ["internet"]
+
+
+def test_errors_win_over_unmeasured():
+    res = e.healthy(ike=e.pr("ike", Status.ERROR), dns=e.dns(ok=False))
+    assert "dns.failed" in ids(res)
+    assert decide(res) is Verdict.NOT_READY
+
+
+def test_a_crashing_rule_is_reported_not_raised(monkeypatch):
+    from clinicnet.reports.rules.interface import RULES, Rule
+
+    def boom(ev):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("clinicnet.reports.rules.RULES", [*RULES, Rule("x.test", (), boom)])
+    findings, broken = rules.evaluate(e.healthy())
+    assert broken and broken[0].what == "rule x.test"
