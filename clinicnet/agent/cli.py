@@ -32,9 +32,12 @@ and the names you give (defaults: the Windows/Android connectivity checks).
 def _version_text() -> str:
     import platform
 
+    # A support call must tell the executable from a pip install: they bundle
+    # different dependency versions.
+    build = "; frozen executable" if getattr(sys, "frozen", False) else ""
     return (
         f"clinicnet {__version__} (report schema {SCHEMA}; Python {platform.python_version()}; "
-        f"{platform.system()} {platform.release()} {platform.machine()})"
+        f"{platform.system()} {platform.release()} {platform.machine()}{build})"
     )
 
 
@@ -74,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print version, schema and platform")
+    parser.add_argument("--licenses", action="store_true",
+                        help="print clinicnet's licence (GPL-2.0-only) and the notices of bundled software")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     d = sub.add_parser("diagnose", help="run all probes and write the report (default command)",
@@ -285,6 +290,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.version:
         print(_version_text())
+        return 0
+    if args.licenses:
+        from clinicnet.agent.licenses import licenses_text
+
+        sys.stdout.write(licenses_text())
         return 0
     if args.command is None:
         # Double-click / bare run: a full diagnosis with defaults.
