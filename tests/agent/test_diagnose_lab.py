@@ -1,0 +1,105 @@
+"""``clinicnet diagnose`` end to end in the namespace lab (issue: the spine's scenarios).
+
+Each scenario builds a real network (veth, nftables NAT, dnsmasq, a web server,
+strongSwan as the VPN gateway), runs clinicnet as a subprocess on the clinic PC
+and asserts the verdict and the finding ids of its JSON report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from clinicnet import SCHEMA
+from tests.lab import addresses as A
+from tests.lab.strongswan import start_charon
+
+pytestmark = pytest.mark.lab
+
+
+def finding_ids(report: dict[str, Any]) -> set[str]:
+    return {f["id"] for f in report["findings"]}
+
+
+def probe(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in report["probes"] if p["name"] == name)
+
+
+def with_gateway(lab):  # type: ignore[no-untyped-def]
+    start_charon(lab, lab.tmpdir, A.GATEWAY_V4)
+    return lab
+
+
+def test_all_good_single_nat(make_lab):
+    lab = with_gateway(make_lab(nat_layers=1))
+    report = lab.diagnose()
+    assert report["schema"] == SCHEMA
+    for key in ("clinicnet_version", "created_at", "host", "verdict", "findings", "probes"):
+        assert key in report
+    assert report["verdict"] == "ready", report["findings"]
+    assert finding_ids(report) == {"nat.present"}
+    assert all(p["status"] == "ok" for p in report["probes"]), [
+        (p["name"], p["status"], p["reason"]) for p in report["probes"]
+    ]
+    assert probe(report, "internet")["values"]["ipv4_ok"] is True
+    assert probe(report, "dns")["values"]["all_resolved"] is True
+    assert lab.last_diagnose.returncode == 0
+
+
+def test_ipv6_only_pc(make_lab):
+    lab = with_gateway(make_lab(ipv4=False, ipv6=True))
+    report = lab.diagnose()
+    ids = finding_ids(report)
+    assert {"ipv4.missing", "ipv6.present"} <= ids
+    assert report["verdict"] == "not_ready"
+    inet = probe(report, "internet")["values"]
+    assert inet["ipv6_ok"] is True and inet["ipv4_ok"] is False
+    assert lab.last_diagnose.returncode == 3
+
+
+def test_internet_down(make_lab):
+    lab = with_gateway(make_lab(internet_down=True))
+    report = lab.diagnose()
+    ids = finding_ids(report)
+    assert "internet.down" in ids
+    assert "dns.failed" not in ids  # no IP connectivity either: a line fault, not DNS
+    assert "vpn.up_internet_down" not in ids
+    assert report["verdict"] == "not_ready"
+
+
+def test_dns_broken(make_lab):
+    lab = with_gateway(make_lab(dns="down"))
+    report = lab.diagnose()
+    ids = finding_ids(report)
+    assert "dns.failed" in ids
+    assert "internet.down" not in ids  # the IP-literal check answered
+    assert report["verdict"] == "not_ready"
+    assert probe(report, "internet")["values"]["ip_literal_ok"] is True
+
+
+def test_vpn_up_internet_down_is_by_design(make_lab):
+    lab = with_gateway(make_lab(vpn_up=True))
+    report = lab.diagnose()
+    ids = finding_ids(report)
+    assert "vpn.up_internet_down" in ids
+    assert not ids & {"internet.down", "dns.failed"}
+    vpn = probe(report, "vpn")["values"]
+    assert vpn["vpn_up"] is True and vpn["default_via_tunnel"] is True
+    assert report["verdict"] == "ready"
+
+
+def test_html_and_markdown_files_and_redaction(make_lab, tmp_path):
+    lab = with_gateway(make_lab(nat_layers=1))
+    html = lab.tmpdir / "r.html"
+    md = lab.tmpdir / "r.md"
+    report = lab.diagnose(["--redact", "--html", str(html), "--markdown", str(md)])
+    assert report["redacted"] is True
+    text = html.read_text(encoding="utf-8") + md.read_text(encoding="utf-8")
+    import json
+
+    dumped = json.dumps(report)
+    for addr in (A.PC_V4, A.GATEWAY_V4, A.WEB_V4, A.PUBLIC_V4):
+        assert addr not in dumped, addr
+        assert addr not in text, addr
+    assert text.lstrip().lower().startswith("<!doctype html") or "<html" in text
