@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="print the full explanation of one finding id")
     e.add_argument("finding_id", metavar="ID")
     e.add_argument("--lang", choices=("ja", "en"), default=None)
+
+    rf = sub.add_parser("reflector", help="run the reflector server that the ESP/NAT/fragment probes talk to")
+    from clinicnet.agent import reflector_cli  # argparse only: keeps start-up light
+
+    reflector_cli.add_arguments(rf)
     return parser
 
 
@@ -237,6 +242,16 @@ def cmd_ike(args: argparse.Namespace) -> int:
     return 0 if result.ok else 3
 
 
+def cmd_reflector(args: argparse.Namespace) -> int:
+    from clinicnet.agent import reflector
+    from clinicnet.agent.config import UsageError
+
+    try:
+        return reflector.run(args)
+    except reflector.ReflectorUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_findings(args: argparse.Namespace) -> int:
     import json
 
@@ -282,6 +297,7 @@ COMMANDS = {
     "ike": cmd_ike,
     "findings": cmd_findings,
     "explain": cmd_explain,
+    "reflector": cmd_reflector,
 }
 
 

@@ -1,0 +1,351 @@
+"""What the reflector probes share: resolving the reflector, sending a batch of
+requests and collecting the answers, and reading ICMP errors from the socket.
+
+Requests go out all at once and are waited for once (with a few resends for
+loss), not one after another, so a probe with a dozen sizes costs one round
+trip plus the resend interval, and stays well inside a 5 s deadline.
+
+ICMP errors (time exceeded, fragmentation needed, port unreachable) are read
+from the socket's error queue (``IP_RECVERR``), which works on an ordinary
+unprivileged UDP socket on Linux and names the router that sent them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import selectors
+import socket
+import struct
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from clinicnet.probes._deadline import call_with_deadline
+from clinicnet.probes.interface import ProbeContext
+from clinicnet.wire import reflector as wire
+
+# Linux values Python's socket module does not export
+IP_MTU_DISCOVER = 10
+IP_RECVERR = 11
+IP_MTU = 14
+IP_RECVFRAGSIZE = 25
+IP_PMTUDISC_DONT = 0
+IP_PMTUDISC_DO = 2
+IP_PMTUDISC_PROBE = 3
+MSG_ERRQUEUE = 0x2000
+SO_EE_ORIGIN_ICMP = 2
+IPPROTO_ESP = 50
+#: sock_extended_err: errno, origin, type, code, pad, info, data
+EXT_ERR = struct.Struct("=IBBBBII")
+
+#: IPv4 + UDP header: sizes in probes are IP datagram sizes, payload = size - this
+UDP_OVERHEAD = 28
+IS_LINUX = hasattr(socket, "SO_BINDTODEVICE") and os.name == "posix"
+
+SKIP_NO_REFLECTOR = "no reflector given (--reflector HOST): this needs a clinicnet reflector"
+
+CGN_NET = ipaddress.ip_network("100.64.0.0/10")
+
+
+def address_kind(address: str) -> str:
+    """``private`` (RFC 1918 etc.), ``cgn`` (100.64.0.0/10) or ``public``."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "invalid"
+    if ip.version == 4 and ip in CGN_NET:
+        return "cgn"
+    if ip.is_private or ip.is_loopback or ip.is_link_local:
+        return "private"
+    return "public"
+
+
+def new_token() -> bytes:
+    while True:
+        t = os.urandom(8)
+        if t != bytes(8):
+            return t
+
+
+def new_spi() -> int:
+    return wire.MIN_SPI + int.from_bytes(os.urandom(4), "big") % (0xFFFFFFFF - wire.MIN_SPI)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    host: str
+    address: str | None
+    error: str | None = None
+
+
+def resolve(host: str, ctx: ProbeContext) -> Resolved:
+    """IPv4 address of the reflector (the VPN runs over IPv4, G8), under the deadline."""
+    try:
+        ip = ipaddress.ip_address(host)
+        return Resolved(host, str(ip)) if ip.version == 4 else Resolved(host, None, "not an IPv4 address")
+    except ValueError:
+        pass
+    out = call_with_deadline(
+        lambda: socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_DGRAM), min(3.0, ctx.remaining())
+    )
+    if out.timed_out:
+        return Resolved(host, None, "name resolution timed out")
+    if out.error is not None or not out.value:
+        return Resolved(host, None, f"cannot resolve: {out.error}")
+    return Resolved(host, str(out.value[0][4][0]))
+
+
+@dataclass(frozen=True)
+class IcmpError:
+    """One ICMP error from the socket's error queue, with the router that sent it."""
+
+    errno: int
+    origin: int
+    type: int
+    code: int
+    info: int  # next-hop MTU for "fragmentation needed"
+    offender: str | None
+
+    @property
+    def time_exceeded(self) -> bool:
+        return self.origin == SO_EE_ORIGIN_ICMP and self.type == 11
+
+    @property
+    def frag_needed(self) -> bool:
+        return self.origin == SO_EE_ORIGIN_ICMP and self.type == 3 and self.code == 4
+
+    @property
+    def port_unreachable(self) -> bool:
+        return self.origin == SO_EE_ORIGIN_ICMP and self.type == 3 and self.code == 3
+
+    def to_json(self) -> dict[str, object]:
+        return {"type": self.type, "code": self.code, "from": self.offender, "info": self.info}
+
+
+def parse_ext_err(data: bytes) -> IcmpError | None:
+    """``struct sock_extended_err`` followed by the offender's ``sockaddr_in``; None if short."""
+    if len(data) < EXT_ERR.size:
+        return None
+    errno_, origin, typ, code, _pad, info, _data = EXT_ERR.unpack_from(data)
+    offender: str | None = None
+    rest = data[EXT_ERR.size :]
+    if len(rest) >= 8 and struct.unpack_from("=H", rest)[0] == socket.AF_INET:
+        offender = socket.inet_ntop(socket.AF_INET, rest[4:8])
+    return IcmpError(errno_, origin, typ, code, info, offender)
+
+
+def enable_recverr(sock: socket.socket) -> bool:
+    if not IS_LINUX:
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+        return True
+    except OSError:
+        return False
+
+
+def read_errqueue(sock: socket.socket, limit: int = 16) -> list[IcmpError]:
+    out: list[IcmpError] = []
+    if not IS_LINUX:
+        return out
+    for _ in range(limit):
+        try:
+            _data, anc, _flags, _addr = sock.recvmsg(512, 512, MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:
+            break
+        for level, ctype, cdata in anc:
+            if level == socket.IPPROTO_IP and ctype == IP_RECVERR:
+                e = parse_ext_err(cdata)
+                if e is not None:
+                    out.append(e)
+    return out
+
+
+def udp_socket(bind_port: int = 0, *, pmtudisc: int | None = IP_PMTUDISC_DONT, recv_frag: bool = True) -> socket.socket:
+    """An IPv4 UDP socket with the error queue on; raises OSError if the port cannot be bound."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        if bind_port:
+            s.bind(("0.0.0.0", bind_port))
+        enable_recverr(s)
+        if IS_LINUX:
+            if pmtudisc is not None:
+                s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
+            if recv_frag:
+                with contextlib.suppress(OSError):
+                    s.setsockopt(socket.IPPROTO_IP, IP_RECVFRAGSIZE, 1)
+        s.setblocking(False)
+    except OSError:
+        s.close()
+        raise
+    return s
+
+
+class Pending:
+    """One request in flight and what came back for it (working state, not a result)."""
+
+    def __init__(self, sock: socket.socket, payload: bytes, token: bytes, dest: tuple[str, int],
+                 parse: Callable[[bytes], wire.Reply | None], label: str = "") -> None:
+        self.sock = sock
+        self.payload = payload
+        self.token = token
+        self.dest = dest
+        self.parse = parse
+        self.label = label
+        self.sends = 0
+        self.first_sent: float | None = None
+        self.reply: wire.Reply | None = None
+        self.rtt_ms: float | None = None
+        self.reply_fragment = 0  # IP_RECVFRAGSIZE of the reply as it reached us
+        self.send_error: str | None = None
+        self.icmp: list[IcmpError] = []
+
+    @property
+    def answered(self) -> bool:
+        return self.reply is not None
+
+    @property
+    def state(self) -> str:
+        if self.reply is not None:
+            return "answered"
+        if self.send_error is not None:
+            return "send_error"
+        if any(e.frag_needed for e in self.icmp):
+            return "frag_needed"
+        if self.icmp:
+            return "icmp"
+        return "silent"
+
+
+def _send(p: Pending) -> None:
+    try:
+        p.sock.sendto(p.payload, p.dest)
+        p.sends += 1
+        if p.first_sent is None:
+            p.first_sent = time.monotonic()
+    except OSError as exc:
+        if p.sends == 0:
+            p.send_error = exc.strerror or type(exc).__name__
+        if exc.errno == 90:  # EMSGSIZE: the kernel knows the path MTU is smaller
+            p.send_error = "message too long for the known path MTU"
+        read = read_errqueue(p.sock)
+        p.icmp.extend(read)
+
+
+@dataclass
+class ExchangeStats:
+    malformed: int = 0
+    foreign: int = 0
+    icmp: list[IcmpError] = field(default_factory=list)
+
+
+def exchange(
+    pendings: Sequence[Pending],
+    until: float,
+    *,
+    resend: float = 0.4,
+    max_sends: int = 3,
+    raw_ipv4: bool = False,
+) -> ExchangeStats:
+    """Send every request, resend the unanswered, collect replies until all answer or ``until``.
+
+    ``raw_ipv4``: the sockets are raw IPv4 sockets whose reads start with the IP header.
+    Replies are matched by token *and* socket, so two probes sharing a reflector
+    never take each other's answers.
+    """
+    stats = ExchangeStats()
+    by_sock: dict[int, list[Pending]] = {}
+    for p in pendings:
+        by_sock.setdefault(p.sock.fileno(), []).append(p)
+    socks = {p.sock.fileno(): p.sock for p in pendings}
+    sel = selectors.DefaultSelector()
+    try:
+        for fd, s in socks.items():
+            sel.register(s, selectors.EVENT_READ, fd)
+        for p in pendings:
+            _send(p)
+        next_resend = time.monotonic() + resend
+        while True:
+            now = time.monotonic()
+            open_ = [p for p in pendings if not p.answered and p.send_error is None]
+            if not open_ or now >= until:
+                break
+            if now >= next_resend:
+                for p in open_:
+                    if p.sends < max_sends and not any(e.frag_needed for e in p.icmp):
+                        _send(p)
+                next_resend = now + resend
+            for key, _ in sel.select(timeout=max(0.0, min(until, next_resend) - now)):
+                fd = key.data
+                _drain(socks[fd], by_sock[fd], stats, raw_ipv4)
+    finally:
+        sel.close()
+    return stats
+
+
+def _drain(sock: socket.socket, pendings: list[Pending], stats: ExchangeStats, raw_ipv4: bool) -> None:
+    errs = read_errqueue(sock)
+    if errs:
+        stats.icmp.extend(errs)
+        # Every request on this socket went to the same place: the error concerns them all
+        # (the probes that need to tell requests apart use one socket per request).
+        for p in pendings:
+            if not p.answered:
+                p.icmp.extend(errs)
+    for _ in range(64):
+        try:
+            data, anc, _flags, _addr = sock.recvmsg(65535, 256, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            continue  # the pending error of a connected socket, already read from the queue
+        frag = 0
+        for level, ctype, cdata in anc:
+            if level == socket.IPPROTO_IP and ctype == IP_RECVFRAGSIZE and len(cdata) >= 4:
+                frag = struct.unpack("=i", cdata[:4])[0]
+        if raw_ipv4:
+            parsed = wire.ipv4_payload(data)
+            if parsed is None:
+                stats.malformed += 1
+                continue
+            data = parsed[2]
+        matched = parsed_any = False
+        for p in pendings:
+            reply = p.parse(data)
+            if reply is None:
+                continue
+            parsed_any = True
+            if reply.token == p.token and not p.answered:
+                p.reply = reply
+                p.reply_fragment = frag
+                if p.first_sent is not None:
+                    p.rtt_ms = round((time.monotonic() - p.first_sent) * 1000, 2)
+                matched = True
+                break
+        if not matched:
+            if parsed_any:
+                stats.foreign += 1
+            else:
+                stats.malformed += 1
+
+
+def local_address_towards(address: str) -> str | None:
+    """The source address the kernel would pick for ``address`` (no packet is sent)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect((address, 9))
+        return str(s.getsockname()[0])
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def close_all(socks: Sequence[socket.socket]) -> None:
+    for s in socks:
+        with contextlib.suppress(OSError):
+            s.close()
