@@ -125,7 +125,7 @@ _add(
             en=(
                 "Give this report to the equipment vendor (機器納入元) and ask them to check that "
                 "the clinic's router, firewall and the PC's security software allow UDP port 500 "
-                "(outgoing and the replies). If the router has an \"IPsec pass-through\" or "
+                '(outgoing and the replies). If the router has an "IPsec pass-through" or '
                 "similar setting, check it too. If the clinic's equipment is fine, ask the VPN "
                 "service provider (MIND SecureMinder, FENICS, etc.) about the state of the "
                 "target. If the line itself is suspected, the equipment vendor can raise a "
@@ -164,7 +164,8 @@ _add(
                 "接続先の UDP 4500 番（NAT-T: IKE と ESP の UDP カプセル化）に IKE "
                 "の要求を送りましたが、応答がありませんでした。NAT 配下では IKE は NAT 検出の後に "
                 "UDP 4500 番へ移り、ESP も UDP 4500 にカプセル化されるため、4500 "
-                "番が通らないと認証（IKE_AUTH）以降もデータ通信も成立しません。グローバル IP "
+                "番が通らないと認証（IKE_AUTH）以降もデータ通信も成立しません（IPsec+IKE "
+                "以外の方式はありません, G1）。グローバル IP "
                 "アドレスは不要ですが（G7）、その代わりに NAT-T が前提になります。NAT "
                 "が無い環境では UDP 500 と ESP で接続できる可能性があるため、"
                 "重要度を「注意」としています。"
@@ -173,7 +174,8 @@ _add(
                 "An IKE request sent to the target's UDP 4500 (NAT-T: UDP encapsulation of IKE "
                 "and ESP) got no answer. Behind NAT, IKE moves to UDP 4500 after NAT detection "
                 "and ESP is encapsulated in UDP 4500, so without 4500 neither authentication "
-                "(IKE_AUTH) nor any data can pass. No global IP address is needed (G7), but NAT-T "
+                "(IKE_AUTH) nor any data can pass, and there is no alternative to IPsec+IKE (G1). "
+                "No global IP address is needed (G7), but NAT-T "
                 "is then required. Without NAT, UDP 500 plus plain ESP may still work, so the "
                 "severity is lowered to warning there."
             ),
@@ -279,7 +281,7 @@ _add(
             ja=(
                 "IP プロトコル 50（ESP）のパケットがリフレクタに届きませんでした。NAT が無い場合、"
                 "IPsec のデータは ESP のまま流れるため、ESP "
-                "が通ることが必須です（重要度「エラー」）。NAT がある場合は NAT-T により ESP が "
+                "が通ることが必須です（G1、重要度「エラー」）。NAT がある場合は NAT-T により ESP が "
                 "UDP 4500 にカプセル化されるため、生の ESP "
                 "が遮断されていても影響はありません（重要度「情報」）。TCP/UDP "
                 "以外のプロトコルを通さない、または ESP を 1 "
@@ -287,7 +289,7 @@ _add(
             ),
             en=(
                 "Packets of IP protocol 50 (ESP) did not reach the reflector. Without NAT, IPsec "
-                "data travels as plain ESP, so ESP must pass (severity error). With NAT, NAT-T "
+                "data travels as plain ESP, so ESP must pass (G1; severity error). With NAT, NAT-T "
                 "encapsulates ESP in UDP 4500 and blocked plain ESP does no harm (severity info). "
                 "Some small routers pass nothing but TCP and UDP, or pass only one ESP session."
             ),
@@ -731,7 +733,7 @@ _add(
             ),
             en=(
                 "The internet connection itself works, but the system that turns names such as "
-                "\"...jp\" into addresses (DNS) does not. Anything that uses names, such as "
+                '"...jp" into addresses (DNS) does not. Anything that uses names, such as '
                 "websites or a VPN server given by name, will fail."
             ),
         ),
@@ -992,7 +994,7 @@ _add(
             en=(
                 "This diagnosis ran without administrator rights, so some detailed checks (such "
                 "as encrypted VPN data and fragmented packets) were not done. The skipped items "
-                "are listed under \"Not measured\". For a complete diagnosis, run it as "
+                'are listed under "Not measured". For a complete diagnosis, run it as '
                 "administrator."
             ),
         ),
@@ -1005,7 +1007,7 @@ _add(
             ),
             en=(
                 "Probes that need raw sockets (ESP, IP fragments, some ICMP and path-MTU "
-                "measurements) were skipped. They are listed under \"Not measured\"; a skipped "
+                'measurements) were skipped. They are listed under "Not measured"; a skipped '
                 "probe does not mean there is no problem."
             ),
         ),
@@ -1017,7 +1019,7 @@ _add(
             ),
             en=(
                 "If possible, run the diagnosis again as administrator (on Windows: right-click, "
-                "\"Run as administrator\"). If you do not have the administrator password, "
+                '"Run as administrator"). If you do not have the administrator password, '
                 "consult the equipment vendor (機器納入元)."
             ),
         ),
@@ -1120,8 +1122,8 @@ _add(
                 "機器納入元に相談してください。"
             ),
             en=(
-                "In Windows \"Date & time\" settings, turn on \"Set time automatically\" and "
-                "click \"Sync now\". If that does not help, consult the equipment vendor "
+                'In Windows "Date & time" settings, turn on "Set time automatically" and '
+                'click "Sync now". If that does not help, consult the equipment vendor '
                 "(機器納入元)."
             ),
         ),

@@ -37,8 +37,7 @@ _S: Final[dict[str, dict[str, str]]] = {
     },
     "report.subtitle": {
         "ja": "オンライン請求・オンライン資格確認（IPsec+IKE VPN）を利用できるかの診断結果です。",
-        "en": "Can this network carry the IPsec+IKE VPN for online billing and "
-        "online eligibility confirmation?",
+        "en": "Can this network carry the IPsec+IKE VPN for online billing and online eligibility confirmation?",
     },
     # --- verdicts -------------------------------------------------------------------------
     "verdict.label": {"ja": "判定", "en": "Verdict"},
@@ -111,14 +110,14 @@ _S: Final[dict[str, dict[str, str]]] = {
     },
     "unmeasured.note": {
         "ja": "以下は測定できなかったため、判定に含まれていません（問題が無いという意味ではありません）。",
-        "en": "These could not be measured and are not part of the verdict "
-        "(which does not mean they are fine).",
+        "en": "These could not be measured and are not part of the verdict (which does not mean they are fine).",
     },
     # --- probe table ------------------------------------------------------------------
     "probe.label": {"ja": "項目", "en": "Probe"},
     "probe.duration": {"ja": "所要時間", "en": "Duration"},
     "probe.reason": {"ja": "説明", "en": "Reason"},
     "probe.values": {"ja": "測定値", "en": "Values"},
+    "probe.started_at": {"ja": "開始時刻", "en": "Started"},
     "probe.no_values": {"ja": "（測定値なし）", "en": "(no values)"},
     "probe.none": {"ja": "測定結果がありません。", "en": "No probe results."},
     # --- footer / environment -----------------------------------------------------------

@@ -91,8 +91,11 @@ class _Out:
 
 
 def render(report: Report, lang: str, color: bool = False, width: int = 80) -> str:
-    """The report as terminal text; ``color`` adds ANSI colours (for a TTY only)."""
-    out = _Out(color, max(width, 40))
+    """The report as terminal text; ``color`` adds ANSI colours (for a TTY only).
+
+    ``width`` is the terminal width in columns (at least 60: the probe table needs it).
+    """
+    out = _Out(color, max(width, 60))
     _verdict(out, report, lang)
     _findings(out, report, lang)
     _unmeasured(out, report, lang)
@@ -106,10 +109,11 @@ def _verdict(out: _Out, report: Report, lang: str) -> None:
     rule = "=" * out.w
     label = f" {i18n.t('verdict.label', lang)}: {_VERDICT_MARK[v]} {i18n.verdict_label(v, lang)}  [{v.value}] "
     out.add(rule)
-    out.add(out.c(_VERDICT_COLOR[v], label))
+    for line in wrap(label.strip(), out.w - 2):
+        out.add(out.c(_VERDICT_COLOR[v], f" {line} "))
     out.para(i18n.verdict_meaning(v, lang), indent=" ")
     out.add(rule)
-    out.add(_clean(f"{i18n.t('report.title', lang)}  {report.created_at}  {host_summary(report)}"))
+    out.para(_clean(f"{i18n.t('report.title', lang)}  {report.created_at}  {host_summary(report)}"), indent="")
     if report.redacted:
         out.para(i18n.t("notice.redacted", lang), indent="")
 
@@ -217,9 +221,10 @@ def _probes(out: _Out, report: Report, lang: str) -> None:
 def _footer(out: _Out, report: Report, lang: str) -> None:
     out.add()
     out.add("-" * out.w)
-    out.add(
+    out.para(
         _clean(
             f"clinicnet {report.clinicnet_version}  {i18n.t('footer.schema', lang)}: {report.schema}  "
             f"{i18n.t('footer.created_at', lang)}: {report.created_at}"
-        )
+        ),
+        indent="",
     )

@@ -1,0 +1,113 @@
+"""The catalogue covers findings.md's table, in both languages, with its severities and G-refs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from clinicnet.model import Severity
+from clinicnet.reports import catalogue
+from clinicnet.reports.catalogue import CATALOGUE
+
+# findings.md, "Minimum catalogue of findings": id -> (default severity, G-refs).
+# Where the table gives two severities ("error when NAT is present, else warning")
+# the first is the default and the entry must explain the other in severity_note.
+FINDINGS_MD = {
+    "ike.udp500.blocked": (Severity.ERROR, ("G1",)),
+    "ike.udp4500.blocked": (Severity.ERROR, ("G1", "G7")),
+    "ike.unreachable": (Severity.ERROR, ("G1",)),
+    "esp.blocked": (Severity.ERROR, ("G1",)),
+    "nat.present": (Severity.INFO, ("G7",)),
+    "nat.double": (Severity.WARNING, ("G9",)),
+    "nat.cgn": (Severity.INFO, ("G7",)),
+    "nat.port_not_preserved": (Severity.INFO, ("G7",)),
+    "ipv4.missing": (Severity.ERROR, ("G8",)),
+    "ipv6.present": (Severity.INFO, ("G8",)),
+    "vpn.up_internet_down": (Severity.INFO, ("G4",)),
+    "internet.down": (Severity.ERROR, ("G6",)),
+    "dns.failed": (Severity.ERROR, ()),
+    "fragments.dropped": (Severity.WARNING, ("G11",)),
+    "mtu.small": (Severity.WARNING, ()),
+    "link.slow": (Severity.WARNING, ("G7",)),
+    "wifi.client": (Severity.INFO, ("G9",)),
+    "privileges.limited": (Severity.INFO, ()),
+    "ipv4.over_ipv6": (Severity.WARNING, ("G8",)),
+    "clock.skew": (Severity.WARNING, ("G11",)),
+}
+CONTEXT_DEPENDENT = {"ike.udp4500.blocked", "esp.blocked"}
+FIELDS = ("title", "summary", "technical", "next_step")
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def test_every_findings_md_id_is_catalogued() -> None:
+    assert set(FINDINGS_MD) <= set(CATALOGUE)
+
+
+@pytest.mark.parametrize("fid", sorted(FINDINGS_MD))
+def test_severity_and_g_refs_as_in_findings_md(fid: str) -> None:
+    e = catalogue.entry(fid)
+    severity, g_refs = FINDINGS_MD[fid]
+    assert e.id == fid
+    assert e.severity is severity
+    assert e.g_refs == g_refs
+    if fid in CONTEXT_DEPENDENT:
+        assert e.severity_note, f"{fid} changes severity with context: say when"
+
+
+@pytest.mark.parametrize("fid", sorted(CATALOGUE))
+def test_both_languages_filled(fid: str) -> None:
+    e = CATALOGUE[fid]
+    for name in FIELDS:
+        text = getattr(e, name)
+        assert text.ja.strip(), f"{fid}.{name} has no Japanese"
+        assert text.en.strip(), f"{fid}.{name} has no English"
+        assert JAPANESE.search(text.ja), f"{fid}.{name}.ja is not Japanese"
+        assert text.get("ja") == text.ja and text.get("en") == text.en
+
+
+@pytest.mark.parametrize("fid", sorted(CATALOGUE))
+def test_japanese_is_polite_prose(fid: str) -> None:
+    """Clinic staff read the summary and next step: です・ます, full sentences."""
+    e = CATALOGUE[fid]
+    for name in ("summary", "technical", "next_step"):
+        ja = getattr(e, name).ja
+        assert ja.endswith("。"), f"{fid}.{name}.ja should end a sentence"
+        assert re.search(r"(です|ます|ません|ください)[。（]", ja), f"{fid}.{name}.ja is not です・ます"
+
+
+@pytest.mark.parametrize("fid", sorted(CATALOGUE))
+def test_g_refs_are_cited_in_the_technical_text(fid: str) -> None:
+    e = CATALOGUE[fid]
+    for g in e.g_refs:
+        assert re.fullmatch(r"G(1[01]|[1-9])", g)
+        assert g in e.technical.ja and g in e.technical.en, f"{fid}: technical text should cite {g}"
+
+
+def test_g4_is_reassuring() -> None:
+    """G4: VPN up and no internet is the VPN's specification, not a fault; say so."""
+    e = catalogue.entry("vpn.up_internet_down")
+    assert "仕様" in e.summary.ja and "故障ではありません" in e.summary.ja
+    assert "not broken" in e.summary.en or "not a fault" in e.summary.en
+
+
+def test_contacts_follow_the_guide() -> None:
+    """G3: the ISP does not support the systems; the equipment vendor does."""
+    for fid, e in CATALOGUE.items():
+        if e.severity is not Severity.INFO or fid in CONTEXT_DEPENDENT:
+            assert "機器納入元" in e.next_step.ja or "回線事業者" in e.next_step.ja, fid
+
+
+def test_unknown_id() -> None:
+    with pytest.raises(KeyError):
+        catalogue.entry("no.such.finding")
+    assert catalogue.get("no.such.finding") is None
+    assert catalogue.get("nat.cgn") is CATALOGUE["nat.cgn"]
+
+
+def test_every_rule_has_a_catalogue_entry_with_the_same_g_refs() -> None:
+    from clinicnet.reports.rules import RULES
+
+    for r in RULES:
+        assert r.id in CATALOGUE, f"rule {r.id} has no catalogue text"
+        assert set(r.g_refs) == set(CATALOGUE[r.id].g_refs), r.id
