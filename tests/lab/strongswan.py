@@ -40,7 +40,9 @@ IKEV2_PROPOSALS = (
     "aes128-aes256-sha256-sha384-ecp256-modp2048-curve25519,"
     "aes128gcm16-aes256gcm16-prfsha256-prfsha384-ecp256-modp2048-curve25519,default"
 )
-IKEV1_PROPOSALS = "aes256-sha256-modp2048,aes128-sha256-modp2048,aes128-sha1-modp2048,aes128-sha1-modp1024,3des-sha1-modp1024"
+IKEV1_PROPOSALS = (
+    "aes256-sha256-modp2048,aes128-sha256-modp2048,aes128-sha1-modp2048,aes128-sha1-modp1024,3des-sha1-modp1024"
+)
 
 _PLUGINS = (
     "random nonce openssl pem pkcs1 pkcs8 x509 pubkey revocation constraints "
@@ -237,18 +239,24 @@ def start_charon(
     )
     swan = workdir / "swanctl.conf"
     swan.write_text(swanctl_conf(address, ikev2_proposals=ikev2_proposals, ikev1_proposals=ikev1_proposals))
-    env = dict(os.environ, STRONGSWAN_CONF=str(conf))
-    stdout = open(workdir / "charon.stdout", "wb")  # noqa: SIM115 - owned by the child
     # private mount namespace: our own /run holds charon.pid, the distribution's stays untouched
     script = f'mount --bind "{rundir}" /run && exec {CHARON}'
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", netns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        env=env,
-        stdout=stdout,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+    stdout = open(workdir / "charon.stdout", "wb")  # noqa: SIM115 - owned by the child
+    spawn = None if isinstance(lab_or_netns, str) else getattr(lab_or_netns, "spawn", None)
+    process: subprocess.Popen[bytes]
+    if callable(spawn):
+        # the lab also kills it at teardown, whatever happens to this object
+        process = spawn(role, argv, env={"STRONGSWAN_CONF": str(conf)}, stdout=stdout, stderr=subprocess.STDOUT)
+    else:
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", netns, *argv],
+            env=dict(os.environ, STRONGSWAN_CONF=str(conf)),
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     stdout.close()
     charon = Charon(netns, workdir, process, address, workdir / "charon.log", f"unix://{workdir}/charon.vici")
     _running.append(charon)
@@ -282,7 +290,11 @@ def _wait_ready(charon: Charon, swan: Path, timeout: float) -> None:
 
 
 def _tail(charon: Charon) -> str:
-    out = (charon.workdir / "charon.stdout").read_text(errors="replace") if (charon.workdir / "charon.stdout").exists() else ""
+    out = (
+        (charon.workdir / "charon.stdout").read_text(errors="replace")
+        if (charon.workdir / "charon.stdout").exists()
+        else ""
+    )
     return (out + charon.log_text())[-2000:]
 
 
