@@ -1,8 +1,22 @@
 """Windows 10/11 implementation of the platform seams.
 
-Uses documented APIs only (shell32.IsUserAnAdmin, kernel32.GetUserDefaultUILanguage,
-netifaces for gateways, psutil's adapter names). The pure helpers at the bottom take
-recorded Windows-shaped data, so they are unit-tested on Linux.
+Documented APIs only, through ctypes (no pywin32: one less binary to bundle and
+to explain to a clinic's antivirus):
+
+- ``shell32.IsUserAnAdmin`` for "running as administrator";
+- ``iphlpapi.GetAdaptersAddresses`` for every adapter's friendly name (what
+  psutil and the user see: "Wi-Fi", "イーサネット"), its GUID (what netifaces
+  uses), its ``IfType`` (71 is Wi-Fi whatever the adapter is called, which a
+  name pattern cannot know on a Japanese or renamed adapter), link speed, DNS
+  servers and gateways;
+- netifaces for the default gateways, joined to the adapters by GUID;
+- the Npcap driver's install folder and service key, because raw ESP and IP
+  fragments cannot be sent or seen on Windows without it.
+
+Everything that turns those answers into clinicnet's plain data is a pure
+function over recorded, Windows-shaped dicts (``AdapterRecord``), unit-tested on
+Linux; the ctypes walker itself is tested there too, on a linked list laid out
+in memory exactly as Windows lays it out (tests/system/test_windows_seams.py).
 """
 
 from __future__ import annotations
@@ -10,25 +24,76 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from clinicnet.system._common import RouteDict, lang_from_locale_name
 
 #: friendly-name patterns of Wi-Fi adapters (English and Japanese Windows)
 _WIFI = re.compile(r"(wi-?fi|wlan|wireless|ワイヤレス|無線)", re.IGNORECASE)
-#: friendly-name patterns of VPN/tunnel adapters created by common clients
+#: name/description patterns of VPN/tunnel adapters created by common clients
 _TUNNEL = re.compile(
-    r"(vpn|tap-windows|openvpn|wireguard|wintun|anyconnect|forti|pangp|juniper|pulse|"
-    r"sonicwall|nordlynx|tailscale|zerotier|isatap|teredo|6to4|ppp|l2tp|ikev2|sstp)",
+    r"(vpn|tap-windows|tap-win32|openvpn|wireguard|wintun|anyconnect|forti|pangp|juniper|pulse|"
+    r"sonicwall|nordlynx|tailscale|zerotier|isatap|teredo|6to4|ppp|l2tp|ikev2|sstp|wan miniport|"
+    r"virtual miniport|secureminder|fenics)",
     re.IGNORECASE,
 )
 _LOOPBACK = re.compile(r"loopback", re.IGNORECASE)
-_VIRTUAL = re.compile(r"(vethernet|hyper-v|virtualbox|vmware|docker|wsl|bluetooth)", re.IGNORECASE)
+_VIRTUAL = re.compile(
+    r"(vethernet|hyper-v|virtualbox|vmware|docker|wsl|bluetooth|personal area network|npcap loopback)",
+    re.IGNORECASE,
+)
+
+# IANA ifType values (ipifcons.h) that GetAdaptersAddresses reports
+IF_TYPE_OTHER = 1
+IF_TYPE_ETHERNET_CSMACD = 6
+IF_TYPE_PPP = 23
+IF_TYPE_SOFTWARE_LOOPBACK = 24
+IF_TYPE_PROP_VIRTUAL = 53
+IF_TYPE_IEEE80211 = 71
+IF_TYPE_TUNNEL = 131
+IF_TYPE_IEEE1394 = 144
+IF_TYPE_WWANPP = 243
+IF_TYPE_WWANPP2 = 244
+_TUNNEL_IFTYPES = {IF_TYPE_PPP, IF_TYPE_TUNNEL, IF_TYPE_PROP_VIRTUAL}
+
+#: IfOperStatusUp
+OPER_UP = 1
+#: Windows' AF_INET6 (23), not Linux's (10): recorded sockaddrs carry Windows values
+WIN_AF_INET = 2
+WIN_AF_INET6 = 23
+#: the placeholder DNS servers Windows shows on an IPv6 adapter with none configured
+_UNCONFIGURED_V6_DNS = {"fec0:0:0:ffff::1", "fec0:0:0:ffff::2", "fec0:0:0:ffff::3"}
+
+
+class AdapterRecord(TypedDict):
+    """One adapter as GetAdaptersAddresses describes it, in plain data."""
+
+    guid: str
+    friendly_name: str
+    description: str
+    if_type: int
+    oper_up: bool
+    speed_bps: int
+    mtu: int
+    ipv4_metric: int
+    ipv6_metric: int
+    addresses: list[str]
+    dns: list[str]
+    gateways: list[str]
+
+
+# --------------------------------------------------------------------------------------
+# pure helpers (recorded data in, clinicnet data out)
+# --------------------------------------------------------------------------------------
 
 
 def kind_from_name(name: str) -> str:
-    """Interface kind from a Windows adapter friendly name."""
+    """Interface kind from a Windows adapter friendly name (fallback when no IfType is known)."""
     if _LOOPBACK.search(name):
         return "loopback"
     if _TUNNEL.search(name):
@@ -38,6 +103,87 @@ def kind_from_name(name: str) -> str:
     if _VIRTUAL.search(name):
         return "virtual"
     return "wired"
+
+
+def kind_from_adapter(rec: Mapping[str, Any]) -> str:
+    """Interface kind from IfType first, then name and description.
+
+    IfType is authoritative for Wi-Fi (71), loopback (24) and tunnels (PPP 23,
+    tunnel 131, proprietary virtual 53 as used by Wintun/WireGuard). Many VPN
+    clients (TAP-Windows, AnyConnect, FortiClient) and Hyper-V's switch present
+    themselves as Ethernet (6), so for those the description decides.
+    """
+    t = int(rec.get("if_type", 0))
+    text = f"{rec.get('friendly_name', '')} {rec.get('description', '')}"
+    if t == IF_TYPE_SOFTWARE_LOOPBACK:
+        return "loopback"
+    if t == IF_TYPE_IEEE80211:
+        return "wifi"
+    if t in _TUNNEL_IFTYPES:
+        return "tunnel"
+    if t in (IF_TYPE_WWANPP, IF_TYPE_WWANPP2):
+        return "unknown"  # mobile broadband: neither wired nor the clinic's Wi-Fi
+    if _TUNNEL.search(text):
+        return "tunnel"
+    if _VIRTUAL.search(text) or t == IF_TYPE_IEEE1394:
+        return "virtual"
+    if t == IF_TYPE_ETHERNET_CSMACD:
+        return "wired"
+    return kind_from_name(str(rec.get("friendly_name", "")))
+
+
+def find_adapter(records: Iterable[AdapterRecord], name: str) -> AdapterRecord | None:
+    """The adapter psutil calls ``name`` (friendly name) or netifaces calls ``name`` (GUID)."""
+    low = name.lower()
+    for rec in records:
+        if rec["friendly_name"] == name or rec["guid"].lower() == low:
+            return rec
+    return None
+
+
+def resolvers_from(records: Iterable[AdapterRecord]) -> list[str]:
+    """DNS servers of the adapters that are up, in adapter order, without Windows' placeholders."""
+    out: list[str] = []
+    for rec in records:
+        if not rec["oper_up"]:
+            continue
+        for server in rec["dns"]:
+            if server not in _UNCONFIGURED_V6_DNS and server not in out:
+                out.append(server)
+    return out
+
+
+def routes_from(gateways: Mapping[Any, Any] | None, records: Sequence[AdapterRecord],
+                af_inet: Any = socket.AF_INET, af_inet6: Any = socket.AF_INET6) -> list[RouteDict]:
+    """Default routes from netifaces' ``gateways()`` joined with the adapters by GUID.
+
+    netifaces names Windows adapters by GUID; the report and psutil use friendly
+    names, so the join is what makes the routes line up with the interfaces.
+    The interface metric stands in for the route metric (Windows adds them and
+    the interface part decides between adapters). Without netifaces the
+    adapters' own gateway lists are used.
+    """
+    out: list[RouteDict] = []
+    if gateways:
+        for fam, num in ((af_inet, 4), (af_inet6, 6)):
+            for entry in gateways.get(fam, []):
+                gw, iface = entry[0], entry[1]
+                rec = find_adapter(records, str(iface))
+                out.append({
+                    "family": num,
+                    "interface": rec["friendly_name"] if rec else str(iface),
+                    "gateway": gw or None,
+                    "metric": (rec["ipv4_metric"] if num == 4 else rec["ipv6_metric"]) if rec else 0,
+                })
+    else:
+        for rec in records:
+            if not rec["oper_up"]:
+                continue
+            for gw in rec["gateways"]:
+                num = 6 if ":" in gw else 4
+                out.append({"family": num, "interface": rec["friendly_name"], "gateway": gw,
+                            "metric": rec["ipv4_metric"] if num == 4 else rec["ipv6_metric"]})
+    return sorted(out, key=lambda r: (r["family"], r["metric"]))
 
 
 def lang_from_langid(langid: int) -> str:
@@ -50,6 +196,215 @@ def npcap_installed(system_root: str) -> bool:
     return (Path(system_root) / "System32" / "Npcap").is_dir()
 
 
+def npcap_state(system_root: str, service_present: bool | None) -> tuple[bool, str]:
+    """Whether Npcap is usable, from its folder and its driver service key.
+
+    The folder without the service is a half-uninstalled Npcap (the driver is
+    gone), the service without the folder is WinPcap-compatible-only mode; both
+    are reported so the technician knows what to repair.
+    """
+    folder = npcap_installed(system_root)
+    if folder and service_present is not False:
+        return True, "Npcap is installed"
+    if folder:
+        return False, "Npcap's files are present but its driver service is not: reinstall Npcap"
+    if service_present:
+        legacy = (Path(system_root) / "System32" / "wpcap.dll").is_file()
+        if legacy:
+            return True, "Npcap is installed (WinPcap-compatible mode)"
+        return False, "the Npcap driver is registered but its DLLs are missing: reinstall Npcap"
+    return False, "Npcap is not installed; ESP and fragment probes need it on Windows"
+
+
+def raw_state(admin: bool, npcap: tuple[bool, str]) -> tuple[bool, str]:
+    """Raw-packet probes on Windows need both administrator rights and Npcap.
+
+    The reason names everything that is missing and how to fix it, because the
+    report's ``privileges.limited`` finding shows it to the technician as is.
+    """
+    missing = []
+    if not admin:
+        missing.append("administrator privileges (right-click clinicnet, 'Run as administrator')")
+    if not npcap[0]:
+        missing.append(f"Npcap from https://npcap.com/ ({npcap[1]})")
+    if missing:
+        return False, "raw-packet probes need " + " and ".join(missing)
+    return True, f"administrator; {npcap[1]}"
+
+
+# --------------------------------------------------------------------------------------
+# GetAdaptersAddresses through ctypes
+# --------------------------------------------------------------------------------------
+
+_u32 = ctypes.c_uint32
+_u64 = ctypes.c_uint64
+_ptr = ctypes.c_void_p
+
+
+class SOCKET_ADDRESS(ctypes.Structure):  # noqa: N801 - the Windows type name
+    _fields_ = [("lpSockaddr", _ptr), ("iSockaddrLength", ctypes.c_int32)]
+
+
+class ADDRESS_ENTRY(ctypes.Structure):  # noqa: N801
+    """The common head of IP_ADAPTER_UNICAST/DNS_SERVER/GATEWAY_ADDRESS: Length, Flags, Next, Address."""
+
+    _fields_ = [("Length", _u32), ("Flags", _u32), ("Next", _ptr), ("Address", SOCKET_ADDRESS)]
+
+
+class IP_ADAPTER_ADDRESSES(ctypes.Structure):  # noqa: N801
+    """IP_ADAPTER_ADDRESSES_LH (iptypes.h) up to Ipv6Metric: all we read.
+
+    The list is walked through ``Next``, so the fields after the last one read
+    do not need to be declared. Types are fixed-width on purpose (ULONG is 32
+    bits on Windows, 64 on Linux) so that the layout is Windows' on any host.
+    """
+
+    _fields_ = [
+        ("Length", _u32), ("IfIndex", _u32),
+        ("Next", _ptr),
+        ("AdapterName", _ptr),  # PCHAR, the GUID "{...}"
+        ("FirstUnicastAddress", _ptr),
+        ("FirstAnycastAddress", _ptr),
+        ("FirstMulticastAddress", _ptr),
+        ("FirstDnsServerAddress", _ptr),
+        ("DnsSuffix", _ptr),  # PWCHAR
+        ("Description", _ptr),  # PWCHAR
+        ("FriendlyName", _ptr),  # PWCHAR
+        ("PhysicalAddress", ctypes.c_ubyte * 8),
+        ("PhysicalAddressLength", _u32),
+        ("Flags", _u32),
+        ("Mtu", _u32),
+        ("IfType", _u32),
+        ("OperStatus", _u32),
+        ("Ipv6IfIndex", _u32),
+        ("ZoneIndices", _u32 * 16),
+        ("FirstPrefix", _ptr),
+        ("TransmitLinkSpeed", _u64),
+        ("ReceiveLinkSpeed", _u64),
+        ("FirstWinsServerAddress", _ptr),
+        ("FirstGatewayAddress", _ptr),
+        ("Ipv4Metric", _u32),
+        ("Ipv6Metric", _u32),
+    ]
+
+
+GAA_FLAG_SKIP_ANYCAST = 0x2
+GAA_FLAG_SKIP_MULTICAST = 0x4
+GAA_FLAG_INCLUDE_GATEWAYS = 0x80
+ERROR_SUCCESS = 0
+ERROR_BUFFER_OVERFLOW = 111
+ERROR_NO_DATA = 232
+
+
+def wide_string(address: int | None, limit: int = 512) -> str:
+    """A NUL-terminated UTF-16LE string at ``address`` (Windows' WCHAR*, on any host)."""
+    if not address:
+        return ""
+    raw = ctypes.string_at(address, limit * 2)
+    end = 0
+    while end < len(raw) and raw[end:end + 2] != b"\x00\x00":
+        end += 2
+    return raw[:end].decode("utf-16-le", "replace")
+
+
+def sockaddr_text(sa: SOCKET_ADDRESS) -> str | None:
+    """The address in a Windows SOCKADDR (AF_INET 2 / AF_INET6 23), as text."""
+    if not sa.lpSockaddr or sa.iSockaddrLength < 8:
+        return None
+    raw = ctypes.string_at(sa.lpSockaddr, sa.iSockaddrLength)
+    family = int.from_bytes(raw[:2], "little")
+    if family == WIN_AF_INET and len(raw) >= 8:
+        return socket.inet_ntop(socket.AF_INET, raw[4:8])
+    if family == WIN_AF_INET6 and len(raw) >= 24:
+        text = socket.inet_ntop(socket.AF_INET6, raw[8:24])
+        scope = int.from_bytes(raw[24:28], "little") if len(raw) >= 28 else 0
+        return f"{text}%{scope}" if scope and text.startswith("fe80") else text
+    return None
+
+
+def _entries(first: int | None) -> list[str]:
+    out: list[str] = []
+    node = first
+    seen = 0
+    while node and seen < 256:  # a corrupt list must not loop forever
+        entry = ADDRESS_ENTRY.from_address(node)
+        text = sockaddr_text(entry.Address)
+        if text:
+            out.append(text)
+        node = entry.Next
+        seen += 1
+    return out
+
+
+def walk_adapters(first: int) -> list[AdapterRecord]:
+    """Turn the linked list GetAdaptersAddresses wrote at ``first`` into records."""
+    out: list[AdapterRecord] = []
+    node: int | None = first
+    while node and len(out) < 256:
+        a = IP_ADAPTER_ADDRESSES.from_address(node)
+        out.append({
+            "guid": ctypes.string_at(a.AdapterName).decode("ascii", "replace") if a.AdapterName else "",
+            "friendly_name": wide_string(a.FriendlyName),
+            "description": wide_string(a.Description),
+            "if_type": int(a.IfType),
+            "oper_up": int(a.OperStatus) == OPER_UP,
+            "speed_bps": int(a.TransmitLinkSpeed) if a.TransmitLinkSpeed != 2**64 - 1 else 0,
+            "mtu": int(a.Mtu) if a.Mtu != 2**32 - 1 else 0,
+            "ipv4_metric": int(a.Ipv4Metric),
+            "ipv6_metric": int(a.Ipv6Metric),
+            "addresses": _entries(a.FirstUnicastAddress),
+            "dns": _entries(a.FirstDnsServerAddress),
+            "gateways": _entries(a.FirstGatewayAddress),
+        })
+        node = a.Next
+    return out
+
+
+GetAdaptersAddresses = Callable[[int, int, Any, Any, Any], int]
+
+
+def adapters(api: GetAdaptersAddresses | None = None) -> list[AdapterRecord]:
+    """Every adapter, via GetAdaptersAddresses (MS: start with 15 KB, retry on overflow)."""
+    if api is None:
+        api = ctypes.WinDLL("iphlpapi").GetAdaptersAddresses  # type: ignore[attr-defined]
+    flags = GAA_FLAG_INCLUDE_GATEWAYS | GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST
+    size = _u32(15000)
+    for _ in range(4):
+        buf = ctypes.create_string_buffer(size.value)
+        rc = api(0, flags, None, buf, ctypes.byref(size))  # AF_UNSPEC
+        if rc == ERROR_SUCCESS:
+            return walk_adapters(ctypes.addressof(buf))
+        if rc == ERROR_NO_DATA:
+            return []
+        if rc != ERROR_BUFFER_OVERFLOW:
+            raise OSError(rc, f"GetAdaptersAddresses failed with error {rc}")
+    raise OSError(ERROR_BUFFER_OVERFLOW, "GetAdaptersAddresses: adapter list kept growing")
+
+
+_cache_lock = threading.Lock()
+_cache: tuple[float, list[AdapterRecord]] | None = None
+#: probes ask per interface, side by side; one table per diagnosis is enough
+_CACHE_S = 5.0
+
+
+def _adapters_cached() -> list[AdapterRecord]:
+    global _cache
+    with _cache_lock:
+        now = time.monotonic()
+        if _cache is None or now - _cache[0] > _CACHE_S:
+            try:
+                recs = adapters()
+            except (OSError, AttributeError):
+                recs = []
+            _cache = (now, recs)
+        return _cache[1]
+
+
+# --------------------------------------------------------------------------------------
+# the seam functions
+# --------------------------------------------------------------------------------------
+
+
 def is_admin() -> bool:
     try:
         return bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
@@ -58,39 +413,26 @@ def is_admin() -> bool:
 
 
 def interface_kind(name: str) -> str:
-    return kind_from_name(name)
+    rec = find_adapter(_adapters_cached(), name)
+    return kind_from_adapter(rec) if rec else kind_from_name(name)
 
 
 def default_routes() -> list[RouteDict]:
+    gws: Mapping[Any, Any] | None = None
+    af4: Any = socket.AF_INET
+    af6: Any = socket.AF_INET6
     try:
         import netifaces  # type: ignore[import-untyped]
-    except ImportError:
-        return []
-    out: list[RouteDict] = []
-    gws: dict[Any, Any] = netifaces.gateways()
-    for fam, num in ((netifaces.AF_INET, 4), (netifaces.AF_INET6, 6)):
-        for gw, iface, *_ in gws.get(fam, []):
-            out.append({"family": num, "interface": _friendly_name(iface), "gateway": gw, "metric": 0})
-    return out
 
-
-def _friendly_name(guid: str) -> str:
-    """netifaces names adapters by GUID on Windows; psutil by friendly name."""
-    try:
-        import psutil
-
-        for name in psutil.net_if_addrs():
-            if guid.lower() in name.lower():
-                return name
-    except ImportError:
-        pass
-    return guid
+        gws = netifaces.gateways()
+        af4, af6 = netifaces.AF_INET, netifaces.AF_INET6
+    except (ImportError, OSError):
+        gws = None
+    return routes_from(gws, _adapters_cached(), af4, af6)
 
 
 def resolvers() -> list[str]:
-    # No light documented API without extra packages; the DNS probe reports the
-    # answers, which is what matters.
-    return []
+    return resolvers_from(_adapters_cached())
 
 
 def ui_language() -> str:
@@ -100,9 +442,18 @@ def ui_language() -> str:
         return lang_from_locale_name(os.environ.get("LANG"))
 
 
+def _npcap_service_present() -> bool | None:
+    try:
+        import winreg
+    except ImportError:
+        return None
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SYSTEM\CurrentControlSet\Services\npcap"):  # type: ignore[attr-defined]
+            return True
+    except OSError:
+        return False
+
+
 def raw_sockets_available() -> tuple[bool, str]:
-    if not is_admin():
-        return False, "raw sockets need administrator rights (run as administrator)"
-    if not npcap_installed(os.environ.get("SystemRoot", r"C:\Windows")):
-        return False, "Npcap is not installed (needed for ESP and fragment probes on Windows)"
-    return True, "administrator with Npcap"
+    npcap = npcap_state(os.environ.get("SystemRoot", r"C:\Windows"), _npcap_service_present())
+    return raw_state(is_admin(), npcap)

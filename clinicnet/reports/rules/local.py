@@ -157,11 +157,20 @@ def wifi_client(ev: Evidence) -> Finding | None:
     return None
 
 
+#: words in a probe's skip reason that mean "skipped for want of rights or raw sockets"
+_RAW_SKIP_WORDS = ("privilege", "administrator", "raw socket", "raw-packet", "npcap")
+
+
 @rule("privileges.limited")
 def privileges_limited(ev: Evidence) -> Finding | None:
     p = ev.values("privileges")
-    if p and not p.get("admin"):
-        skipped = [r.name for r in ev.all() if r.status.value == "skipped" and "privilege" in r.reason.lower()]
+    # Administrator without raw sockets counts too: on Windows the raw probes also
+    # need Npcap, and the technician must learn which probes that cost.
+    if p and (not p.get("admin") or p.get("raw_sockets") is False):
+        skipped = [
+            r.name for r in ev.all()
+            if r.status.value == "skipped" and any(w in r.reason.lower() for w in _RAW_SKIP_WORDS)
+        ]
         return finding(
             "privileges.limited",
             Severity.INFO,
