@@ -189,8 +189,10 @@ class Pending:
     """One request in flight and what came back for it (working state, not a result)."""
 
     def __init__(self, sock: socket.socket, payload: bytes, token: bytes, dest: tuple[str, int],
-                 parse: Callable[[bytes], wire.Reply | None], label: str = "") -> None:
+                 parse: Callable[[bytes], wire.Reply | None], label: str = "", *, raw_ipv4: bool = False) -> None:
         self.sock = sock
+        #: a raw IPv4 socket: reads start with the IP header
+        self.raw_ipv4 = raw_ipv4
         self.payload = payload
         self.token = token
         self.dest = dest
@@ -249,11 +251,9 @@ def exchange(
     *,
     resend: float = 0.4,
     max_sends: int = 3,
-    raw_ipv4: bool = False,
 ) -> ExchangeStats:
     """Send every request, resend the unanswered, collect replies until all answer or ``until``.
 
-    ``raw_ipv4``: the sockets are raw IPv4 sockets whose reads start with the IP header.
     Replies are matched by token *and* socket, so two probes sharing a reflector
     never take each other's answers.
     """
@@ -281,7 +281,7 @@ def exchange(
                 next_resend = now + resend
             for key, _ in sel.select(timeout=max(0.0, min(until, next_resend) - now)):
                 fd = key.data
-                _drain(socks[fd], by_sock[fd], stats, raw_ipv4)
+                _drain(socks[fd], by_sock[fd], stats, by_sock[fd][0].raw_ipv4)
     finally:
         sel.close()
     return stats
@@ -349,3 +349,30 @@ def close_all(socks: Sequence[socket.socket]) -> None:
     for s in socks:
         with contextlib.suppress(OSError):
             s.close()
+
+
+def until(ctx: ProbeContext, cap: float, margin: float = 0.25) -> float:
+    """Absolute time to stop waiting: at most ``cap`` seconds, and ``margin`` before the deadline
+    so the probe still has time to write its result."""
+    return time.monotonic() + max(0.0, min(cap, ctx.remaining() - margin))
+
+
+def ike_pending(sock: socket.socket, address: str, port: int, *, natt: bool, size: int = 0,
+                reply_size: int = 0, label: str = "") -> Pending:
+    """An IKE-shaped reflector request; ``size``/``reply_size`` are IP datagram sizes (0 = minimal)."""
+    token = new_token()
+    payload = wire.build_request(
+        token,
+        size=max(0, size - UDP_OVERHEAD),
+        reply_size=max(0, reply_size - UDP_OVERHEAD),
+        port4500=natt,
+    )
+    return Pending(sock, payload, token, (address, port), lambda d: wire.parse_reply(d, port4500=natt), label)
+
+
+def observed(p: Pending) -> dict[str, object] | None:
+    if p.reply is None:
+        return None
+    o = p.reply.observation
+    return {"address": o.address, "port": o.port, "received": o.received_len, "ttl": o.ttl,
+            "fragmented": o.fragmented, "max_fragment": o.max_fragment}

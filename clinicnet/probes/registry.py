@@ -18,6 +18,10 @@ PROBES: tuple[ProbeSpec, ...] = (
     ProbeSpec("dns", "clinicnet.probes.dns", "DNS resolution", "名前解決 (DNS)"),
     ProbeSpec("internet", "clinicnet.probes.internet", "internet reachability", "インターネット到達性"),
     ProbeSpec("ike", "clinicnet.probes.ike", "IKE to the VPN gateway (UDP 500/4500)", "VPN装置へのIKE (UDP 500/4500)"),
+    ProbeSpec("esp", "clinicnet.probes.esp", "ESP and ESP-in-UDP via the reflector", "ESPの通過 (リフレクタ)"),
+    ProbeSpec("nat_mapping", "clinicnet.probes.nat_mapping", "NAT mapping seen by the reflector", "NAT変換の確認 (リフレクタ)"),
+    ProbeSpec("fragments", "clinicnet.probes.fragments", "IP fragments and path MTU", "IPフラグメントと経路MTU"),
+    ProbeSpec("nat_layers", "clinicnet.probes.nat_layers", "NAT layers (trace, UPnP, NAT-PMP)", "NATの段数 (経路・UPnP・NAT-PMP)"),
 )
 
 

@@ -1,0 +1,130 @@
+"""ESP pass-through: does IP protocol 50 reach the reflector and come back, and does
+ESP inside UDP 4500 (NAT-T, RFC 3948)?
+
+Without NAT, IPsec data travels as plain ESP, and many small routers and
+firewalls pass only TCP and UDP: the VPN then connects (IKE works) but no data
+flows, which is the hardest fault for a clinic to describe. With NAT, ESP is
+carried in UDP 4500 and plain ESP does not matter; the rule decides which case
+applies from the NAT this probe (and the others) measured.
+
+Sending raw ESP needs a raw socket, so administrator/root privileges; without
+them the probe is skipped, but the ESP-in-UDP half still runs and is recorded.
+The reflector's own liveness is tested with an IKE-shaped request on the same
+run, so "ESP silent" is only reported when the reflector demonstrably answers.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from clinicnet.model import ProbeResult, Status
+from clinicnet.probes import _reflector as R
+from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.wire import reflector as wire
+
+NATT_PORT = 4500
+IKE_PORT = 500
+#: size of the ESP probes (IP payload): like a small ESP data packet, not a minimal one
+ESP_SIZE = 120
+NO_PRIVILEGES = (
+    "plain ESP (IP protocol 50) needs a raw socket, which needs administrator/root privileges; "
+    "run as administrator to test it (ESP-in-UDP on 4500 was still measured)"
+)
+
+
+def _esp_pending(sock: socket.socket, address: str, port: int, *, in_udp: bool) -> R.Pending:
+    payload = wire.build_esp_request(R.new_spi(), 1, size=ESP_SIZE)
+    token = payload[: wire.ESP_HEADER_LEN]
+    return R.Pending(sock, payload, token, (address, port),
+                     lambda d: wire.parse_esp_reply(d, in_udp=in_udp),
+                     "esp_udp" if in_udp else "esp", raw_ipv4=not in_udp)
+
+
+def _state(p: R.Pending | None) -> dict[str, Any]:
+    if p is None:
+        return {"state": "skipped"}
+    out: dict[str, Any] = {"state": p.state, "rtt_ms": p.rtt_ms, "sent": p.sends}
+    if p.send_error:
+        out["error"] = p.send_error
+    if p.icmp:
+        out["icmp"] = [e.to_json() for e in p.icmp[:4]]
+    obs = R.observed(p)
+    if obs is not None:
+        out["observed"] = obs
+    return out
+
+
+def measure(host: str, ctx: ProbeContext) -> dict[str, Any]:
+    res = R.resolve(host, ctx)
+    entry: dict[str, Any] = {"reflector": host, "address": res.address}
+    if res.address is None:
+        entry["error"] = res.error
+        return entry
+    addr = res.address
+    socks: list[socket.socket] = []
+    raw_error: str | None = None
+    try:
+        udp = R.udp_socket()
+        socks.append(udp)
+        pend = [
+            R.ike_pending(udp, addr, IKE_PORT, natt=False, label="ike500"),
+            R.ike_pending(udp, addr, NATT_PORT, natt=True, label="ike4500"),
+            _esp_pending(udp, addr, NATT_PORT, in_udp=True),
+        ]
+        raw_p: R.Pending | None = None
+        if ctx.privileged:
+            try:
+                raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, R.IPPROTO_ESP)
+                raw.setblocking(False)
+                socks.append(raw)
+                raw_p = _esp_pending(raw, addr, 0, in_udp=False)
+                pend.append(raw_p)
+            except OSError as exc:
+                raw_error = exc.strerror or str(exc)
+        R.exchange(pend, R.until(ctx, 2.5), resend=0.5, max_sends=4)
+        ike500, ike4500, esp_udp = pend[:3]
+        local = R.local_address_towards(addr)
+    finally:
+        R.close_all(socks)
+    alive = ike500.answered or ike4500.answered or esp_udp.answered
+    seen = next((p.reply.observation.address for p in pend if p.reply is not None and p.label != "esp"), None)
+    entry.update({
+        "local_address": local,
+        "reflector_answered": alive,
+        "ike500": _state(ike500),
+        "ike4500": _state(ike4500),
+        "esp_in_udp": _state(esp_udp),
+        "esp": _state(raw_p) if raw_error is None else {"state": "error", "error": raw_error},
+        "observed_address": seen,
+        "nat": (seen != local) if seen is not None and local is not None else None,
+    })
+    return entry
+
+
+def probe(ctx: ProbeContext) -> ProbeResult:
+    sw = Stopwatch("esp")
+    if not ctx.reflectors:
+        return sw.result(Status.SKIPPED, R.SKIP_NO_REFLECTOR)
+    entries = [measure(h, ctx) for h in ctx.reflectors[:3]]
+    alive = [e for e in entries if e.get("reflector_answered")]
+    nat_values = [e["nat"] for e in alive if e.get("nat") is not None]
+    values: dict[str, Any] = {
+        "reflectors": entries,
+        "privileged": ctx.privileged,
+        "nat_present": any(nat_values) if nat_values else None,
+        "esp_in_udp_passes": any(e["esp_in_udp"]["state"] == "answered" for e in alive) if alive else None,
+        "esp_passes": None,
+    }
+    if not ctx.privileged:
+        return sw.result(Status.SKIPPED, NO_PRIVILEGES, values)
+    if not alive:
+        return sw.result(Status.ERROR, "the reflector did not answer at all: ESP cannot be judged", values)
+    measured = [e for e in alive if e["esp"]["state"] not in ("error", "skipped")]
+    if not measured:
+        return sw.result(Status.ERROR, "could not send raw ESP: " + str(alive[0]["esp"].get("error")), values)
+    passes = any(e["esp"]["state"] == "answered" for e in measured)
+    values["esp_passes"] = passes
+    if passes:
+        return sw.result(Status.OK, "ESP (IP protocol 50) reaches the reflector and comes back", values)
+    return sw.result(Status.FAILED, "the reflector answers UDP but ESP (IP protocol 50) does not come back", values)

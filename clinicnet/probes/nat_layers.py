@@ -1,0 +1,348 @@
+"""How many NAT layers sit between the PC and the internet, and is one of them
+carrier-grade NAT (100.64.0.0/10)?
+
+The guide (G9) warns about a clinic router behind a Wi-Fi cable modem that also
+routes; this probe finds such set-ups without a reflector:
+
+* a TTL-limited UDP trace toward the reflector (or the VPN gateway): each hop's
+  ICMP time-exceeded arrives on an unprivileged UDP socket's error queue
+  (``IP_RECVERR``) naming the router, so private (RFC 1918) hops before the
+  first public one are the NAT layers, and a 100.64.0.0/10 hop is a CGN;
+* the LAN gateway's own view of its WAN side via UPnP IGD (SSDP M-SEARCH to the
+  default gateway, unicast and on the LAN's multicast group, answers accepted
+  from the gateway only, then GetExternalIPAddress) and NAT-PMP (RFC 6886): a
+  WAN address that is itself private means another NAT in front.
+
+Only the default gateway is asked on the LAN, and only the hosts the user named
+are traced. Whatever the LAN sends back is treated as hostile (``wire.upnp``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import time
+from typing import Any
+
+from clinicnet import system
+from clinicnet.model import ProbeResult, Status
+from clinicnet.probes import _reflector as R
+from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.wire import upnp
+
+MAX_TTL = 8
+TRACE_PORT = 500
+HTTP_MAX = upnp.MAX_XML
+
+
+def default_gateway() -> str | None:
+    try:
+        for r in system.default_routes():
+            if r.family == 4 and r.gateway:
+                return r.gateway
+    except Exception:  # noqa: BLE001 - a platform seam failing must not lose the probe
+        return None
+    return None
+
+
+# ---------------------------------------------------------------------------
+# TTL trace
+# ---------------------------------------------------------------------------
+
+
+def trace(address: str, ctx: ProbeContext, budget: float) -> dict[str, Any]:
+    """One socket per TTL, all sent at once, so the trace costs one wait, not eight."""
+    socks: list[socket.socket] = []
+    pend: dict[int, R.Pending] = {}
+    try:
+        for ttl in range(1, MAX_TTL + 1):
+            s = R.udp_socket()
+            socks.append(s)
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+            with contextlib.suppress(OSError):
+                s.connect((address, TRACE_PORT))
+            pend[ttl] = R.ike_pending(s, address, TRACE_PORT, natt=False, label=f"ttl{ttl}")
+        # Stop as soon as every TTL got *something* (an ICMP error or the reflector's answer).
+        _exchange_until_each_heard(list(pend.values()), time.monotonic() + budget)
+    finally:
+        R.close_all(socks)
+    hops: list[dict[str, Any]] = []
+    reached_at: int | None = None
+    for ttl, p in pend.items():
+        te = next((e for e in p.icmp if e.time_exceeded), None)
+        if te is not None and te.offender:
+            hops.append({"ttl": ttl, "address": te.offender, "kind": R.address_kind(te.offender)})
+        elif p.reply is not None or any(e.port_unreachable for e in p.icmp):
+            reached_at = ttl
+            hops.append({"ttl": ttl, "address": address, "kind": R.address_kind(address), "destination": True})
+            break
+        else:
+            hops.append({"ttl": ttl, "address": None, "kind": "silent"})
+    return {"destination": address, "hops": hops, "reached_at": reached_at}
+
+
+def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
+    # R.exchange stops when every request is answered; a trace also counts ICMP as heard.
+    for p in pend:
+        with contextlib.suppress(OSError):
+            p.sock.send(p.payload)
+            p.sends += 1
+    resend_at = time.monotonic() + 0.6
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    try:
+        for p in pend:
+            sel.register(p.sock, selectors.EVENT_READ, p)
+        while time.monotonic() < until:
+            if all(p.icmp or p.reply is not None for p in pend):
+                break
+            reached = [p for p in pend if p.reply is not None]
+            if reached and all(p.icmp or p.reply is not None for p in pend[: pend.index(reached[0])]):
+                break
+            now = time.monotonic()
+            if now >= resend_at:
+                for p in pend:
+                    if not p.icmp and p.reply is None and p.sends < 2:
+                        with contextlib.suppress(OSError):
+                            p.sock.send(p.payload)
+                            p.sends += 1
+                resend_at = now + 10
+            for key, _ in sel.select(timeout=max(0.0, min(until, resend_at) - now)):
+                p = key.data
+                p.icmp.extend(R.read_errqueue(p.sock))
+                for _ in range(8):
+                    try:
+                        data = p.sock.recv(65535, socket.MSG_DONTWAIT)
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError:
+                        continue
+                    reply = p.parse(data)
+                    if reply is not None and reply.token == p.token:
+                        p.reply = reply
+    finally:
+        sel.close()
+
+
+# ---------------------------------------------------------------------------
+# UPnP IGD and NAT-PMP, asked of the default gateway only
+# ---------------------------------------------------------------------------
+
+
+def _http(url: str, until: float, method: str = "GET", body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    timeout = max(0.05, until - time.monotonic())
+    conn = http.client.HTTPConnection(u.hostname or "", u.port or 80, timeout=timeout)
+    try:
+        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read(HTTP_MAX + 1)
+        if len(data) > HTTP_MAX:
+            raise ValueError("answer too large")
+        return resp.status, data
+    finally:
+        conn.close()
+
+
+def upnp_query(gateway: str, until: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"state": "silent"}
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.setblocking(False)
+        with contextlib.suppress(OSError):
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        found: upnp.SsdpResponse | None = None
+        ignored = 0
+        deadline = min(until, time.monotonic() + 1.2)
+        sends = [(gateway, 0.0), (upnp.SSDP_ADDR, 0.0), (gateway, 0.4)]
+        start = time.monotonic()
+        while time.monotonic() < deadline and found is None:
+            now = time.monotonic()
+            while sends and now - start >= sends[0][1]:
+                dest, _ = sends.pop(0)
+                with contextlib.suppress(OSError):
+                    s.sendto(upnp.msearch(dest), (dest, upnp.SSDP_PORT))
+            import select
+
+            r, _, _ = select.select([s], [], [], max(0.0, min(deadline, start + 0.4) - now) or 0.05)
+            if not r:
+                continue
+            for _ in range(16):
+                try:
+                    data, addr = s.recvfrom(upnp.MAX_SSDP + 1)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    continue
+                if addr[0] != gateway:
+                    ignored += 1  # only the default gateway's view counts
+                    continue
+                resp = upnp.parse_ssdp(data)
+                if resp is None:
+                    out["malformed_ssdp"] = out.get("malformed_ssdp", 0) + 1
+                    continue
+                found = resp
+                break
+    finally:
+        s.close()
+    if ignored:
+        out["ignored_other_hosts"] = ignored
+    if found is None:
+        return out
+    out["state"] = "answered"
+    out["server"] = found.server[:128]
+    location = upnp.url_on_host(found.location, gateway)
+    if location is None:
+        out.update(state="refused", detail="LOCATION is not plain http on the gateway's address")
+        return out
+    try:
+        status, body = _http(location, until)
+        if status != 200:
+            out.update(state="error", detail=f"description: HTTP {status}")
+            return out
+        desc = upnp.parse_description(body, location)
+        out["device"] = desc.device()
+        if desc.error:
+            out.update(state="error" if not desc.error.startswith("refused") else "refused", detail=desc.error)
+            return out
+        control = upnp.url_on_host(desc.control_url, gateway)
+        if control is None:
+            out.update(state="refused", detail="control URL is not on the gateway's address")
+            return out
+        status, body = _http(control, until, "POST", upnp.soap_request(desc.service_type), {
+            "Content-Type": 'text/xml; charset="utf-8"',
+            "SOAPAction": f'"{desc.service_type}#GetExternalIPAddress"',
+        })
+        ext = upnp.parse_external_ip(body)
+        if ext.address is None:
+            out.update(state="error" if not (ext.error or "").startswith("refused") else "refused",
+                       detail=f"GetExternalIPAddress: HTTP {status}, {ext.error}")
+            return out
+        out.update(state="ok", external_ip=ext.address, external_kind=R.address_kind(ext.address))
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        out.update(state="error", detail=f"{type(exc).__name__}: {str(exc)[:120]}")
+    return out
+
+
+def natpmp_query(gateway: str, until: float) -> dict[str, Any]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect((gateway, upnp.NATPMP_PORT))
+        wait = 0.25  # RFC 6886 §3.1: 250 ms, doubling
+        end = min(until, time.monotonic() + 1.0)
+        while time.monotonic() < end:
+            try:
+                s.send(upnp.NATPMP_REQUEST)
+            except OSError as exc:
+                return {"state": "error", "detail": exc.strerror or str(exc)}
+            s.settimeout(max(0.01, min(wait, end - time.monotonic())))
+            try:
+                data = s.recv(1200)
+            except TimeoutError:
+                wait *= 2
+                continue
+            except ConnectionRefusedError:
+                return {"state": "closed"}  # ICMP port unreachable: no NAT-PMP there
+            except OSError as exc:
+                return {"state": "error", "detail": exc.strerror or str(exc)}
+            resp = upnp.parse_natpmp(data)
+            if resp is None:
+                return {"state": "malformed"}
+            if resp.address is None:
+                return {"state": "error", "detail": f"result code {resp.result}"}
+            return {"state": "ok", "external_ip": resp.address, "external_kind": R.address_kind(resp.address)}
+        return {"state": "silent"}
+    except OSError as exc:
+        return {"state": "error", "detail": exc.strerror or str(exc)}
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------------------
+# Putting the evidence together
+# ---------------------------------------------------------------------------
+
+
+def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None,
+                device: dict[str, str] | None) -> dict[str, Any]:
+    """NAT layers from the hops before the first public one and the gateway's WAN address."""
+    layers: list[dict[str, Any]] = []
+    cgn: list[str] = []
+    for h in hops:
+        kind = h.get("kind")
+        if kind == "public" or h.get("destination"):
+            break
+        if kind == "private" and h["address"] not in [x["address"] for x in layers]:
+            layers.append({"layer": len(layers) + 1, "address": h["address"], "evidence": "trace"})
+        elif kind == "cgn":
+            cgn.append(h["address"])
+    if gateway and device and layers and layers[0]["address"] == gateway:
+        layers[0]["device"] = device
+    if wan is not None:
+        kind = R.address_kind(wan)
+        if not layers and gateway:
+            layers.append({"layer": 1, "address": gateway, "evidence": "upnp/nat-pmp", "wan": wan})
+        elif layers:
+            layers[0]["wan"] = wan
+        if kind == "private" and len(layers) < 2:
+            layers.append({"layer": 2, "address": None, "evidence": f"gateway WAN address {wan} is private"})
+        elif kind == "cgn" and wan not in cgn:
+            cgn.append(wan)
+    modem: dict[str, Any] | None = None
+    if len(layers) >= 2:
+        outer = layers[-1]
+        modem = {
+            "layer": outer["layer"],
+            "address": outer["address"],
+            "basis": "the outermost private NAT layer, where a routing Wi-Fi cable modem sits in the usual set-up",
+        }
+    return {"layers": layers, "private_layers": len(layers), "cgn": bool(cgn), "cgn_addresses": cgn,
+            "modem_layer": modem, "nat_layers": len(layers) + (1 if cgn else 0)}
+
+
+def probe(ctx: ProbeContext) -> ProbeResult:
+    sw = Stopwatch("nat_layers")
+    gateway = default_gateway()
+    dest_host = (ctx.reflectors or ctx.targets or (None,))[0]
+    if gateway is None and dest_host is None:
+        return sw.result(Status.SKIPPED, "no IPv4 default gateway and no reflector or target to trace toward")
+    values: dict[str, Any] = {"gateway": gateway}
+    until = R.until(ctx, 2.5)
+    # The trace and the gateway questions are independent: run them side by side.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="nat-layers") as pool:
+        trace_f = None
+        if dest_host is not None:
+            res = R.resolve(dest_host, ctx)
+            if res.address is not None:
+                trace_f = pool.submit(trace, res.address, ctx, max(0.0, until - time.monotonic()))
+            else:
+                values["trace"] = {"destination": dest_host, "error": res.error, "hops": []}
+        upnp_f = pool.submit(upnp_query, gateway, until) if gateway else None
+        pmp_f = pool.submit(natpmp_query, gateway, until) if gateway else None
+        if trace_f is not None:
+            values["trace"] = trace_f.result()
+        values["upnp"] = upnp_f.result() if upnp_f else {"state": "skipped"}
+        values["natpmp"] = pmp_f.result() if pmp_f else {"state": "skipped"}
+    if "trace" not in values:
+        values["trace"] = {"destination": None, "hops": [], "skipped": "no reflector or target given"}
+    wan = values["upnp"].get("external_ip") or values["natpmp"].get("external_ip")
+    values["gateway_wan"] = wan
+    values["gateway_wan_kind"] = R.address_kind(wan) if wan else None
+    values.update(layers_from(values["trace"].get("hops", []), gateway, wan, values["upnp"].get("device")))
+    heard = any(h.get("address") for h in values["trace"].get("hops", [])) or wan is not None
+    if not heard:
+        return sw.result(Status.ERROR, "no hop answered and the gateway said nothing about its WAN side", values)
+    hostile = [k for k in ("upnp", "natpmp") if values[k].get("state") in ("refused", "malformed")]
+    reason = f"{values['private_layers']} private NAT layer(s)" + (", carrier-grade NAT upstream" if values["cgn"] else "")
+    if hostile:
+        reason += f"; ignored a suspicious {'/'.join(hostile)} answer from the gateway"
+    return sw.result(Status.OK, reason, values)
+

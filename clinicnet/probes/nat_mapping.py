@@ -1,0 +1,117 @@
+"""NAT mapping: the public address and port the reflector sees for source ports
+500, 4500 and an ephemeral one, whether the port is kept, and whether the
+mapping is endpoint-independent.
+
+IKE starts from UDP 500 and many gateways expect port 500 to arrive unchanged
+unless NAT-T is negotiated; a NAT that rewrites it makes NAT-T mandatory, and a
+NAT whose mapping changes with the destination (symmetric, endpoint-dependent)
+breaks the switch from port 500 to 4500 on some VPN products. The mapping is
+compared across two reflector ports (and two reflectors when given) from one
+socket, which is exactly the move IKE makes.
+
+Binding source port 500 or 4500 needs privileges and a free port (a VPN client
+on the PC holds it); either failure is recorded, not an error.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Any
+
+from clinicnet.model import ProbeResult, Status
+from clinicnet.probes import _reflector as R
+from clinicnet.probes.interface import ProbeContext, Stopwatch
+
+IKE_PORT = 500
+NATT_PORT = 4500
+
+
+def _bind(port: int) -> tuple[socket.socket | None, str]:
+    try:
+        return R.udp_socket(port), "ok"
+    except PermissionError:
+        return None, "no_privileges"
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return None, "in_use"
+        return None, f"error: {exc.strerror or exc}"
+
+
+def _mapping(p: R.Pending, source: str, local_port: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "source": source,
+        "local_port": local_port,
+        "destination": f"{p.dest[0]}:{p.dest[1]}",
+        "state": p.state,
+        "rtt_ms": p.rtt_ms,
+    }
+    if p.reply is not None:
+        o = p.reply.observation
+        out.update({"observed_address": o.address, "observed_port": o.port,
+                    "port_preserved": o.port == local_port})
+    return out
+
+
+def probe(ctx: ProbeContext) -> ProbeResult:
+    sw = Stopwatch("nat_mapping")
+    if not ctx.reflectors:
+        return sw.result(Status.SKIPPED, R.SKIP_NO_REFLECTOR)
+    resolved = [R.resolve(h, ctx) for h in ctx.reflectors[:3]]
+    targets = [r for r in resolved if r.address is not None]
+    refl_info = [{"reflector": r.host, "address": r.address, "error": r.error} for r in resolved]
+    if not targets:
+        return sw.result(Status.ERROR, "no reflector address could be resolved", {"reflectors": refl_info})
+    first = str(targets[0].address)
+    socks: list[socket.socket] = []
+    binds: dict[str, str] = {}
+    jobs: list[tuple[R.Pending, str, int]] = []
+    try:
+        for source, port in (("500", IKE_PORT), ("4500", NATT_PORT), ("ephemeral", 0)):
+            s, state = _bind(port)
+            binds[source] = state
+            if s is None:
+                continue
+            socks.append(s)
+            lport = int(s.getsockname()[1]) if port else 0
+            if not port:
+                # an unbound socket gets its port at the first send: bind explicitly to know it
+                s.bind(("0.0.0.0", 0))
+                lport = int(s.getsockname()[1])
+            jobs.append((R.ike_pending(s, first, IKE_PORT, natt=False, label=source), source, lport))
+            if source == "ephemeral":
+                jobs.append((R.ike_pending(s, first, NATT_PORT, natt=True, label=source), source, lport))
+                for other in targets[1:]:
+                    jobs.append((R.ike_pending(s, str(other.address), IKE_PORT, natt=False, label=source),
+                                 source, lport))
+        R.exchange([j[0] for j in jobs], R.until(ctx, 2.5), resend=0.5, max_sends=4)
+    finally:
+        R.close_all(socks)
+    mappings = [_mapping(p, source, lport) for p, source, lport in jobs]
+    answered = [m for m in mappings if m["state"] == "answered"]
+    local = R.local_address_towards(first)
+    values: dict[str, Any] = {"reflectors": refl_info, "local_address": local, "bind": binds, "mappings": mappings}
+    if not answered:
+        values.update({"nat_present": None, "public_address": None})
+        return sw.result(Status.ERROR, "the reflector did not answer: the NAT mapping cannot be measured", values)
+    public = answered[0]["observed_address"]
+    nat = any(m["observed_address"] != local for m in answered) if local else None
+    preserved: dict[str, bool | None] = {}
+    for source in ("500", "4500", "ephemeral"):
+        seen = [m["port_preserved"] for m in answered if m["source"] == source]
+        preserved[source] = all(seen) if seen else None
+    eph = [(m["observed_address"], m["observed_port"]) for m in answered if m["source"] == "ephemeral"]
+    eph_sent = sum(1 for m in mappings if m["source"] == "ephemeral")
+    values.update({
+        "nat_present": nat,
+        "public_address": public,
+        "public_addresses": sorted({m["observed_address"] for m in answered}),
+        "port_preserved": preserved,
+        "endpoint_independent": (len(set(eph)) == 1) if len(eph) >= 2 else None,
+        "endpoint_comparisons": len(eph) if eph_sent >= 2 else 0,
+    })
+    if nat:
+        reason = f"behind NAT: the reflector sees {public}"
+    else:
+        reason = "no NAT: the reflector sees this PC's own address"
+    return sw.result(Status.OK, reason, values)
