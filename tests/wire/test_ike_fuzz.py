@@ -59,9 +59,14 @@ def test_random_bytes(data: bytes, spi: bytes, nat_t: bool) -> None:
 
 
 @FUZZ
-@given(data=st.binary(max_size=1024), nat_t=st.booleans(), version=st.sampled_from([0x10, 0x20]),
-       exchange=st.sampled_from([2, 4, 5, 34, 35, 37]), flags=st.integers(0, 255),
-       first=st.integers(0, 255))
+@given(
+    data=st.binary(max_size=1024),
+    nat_t=st.booleans(),
+    version=st.sampled_from([0x10, 0x20]),
+    exchange=st.sampled_from([2, 4, 5, 34, 35, 37]),
+    flags=st.integers(0, 255),
+    first=st.integers(0, 255),
+)
 def test_random_payloads_behind_a_valid_header(
     data: bytes, nat_t: bool, version: int, exchange: int, flags: int, first: int
 ) -> None:

@@ -141,13 +141,19 @@ def test_charon_response_nat_detection() -> None:
     same = nat_detection(r, local_address=local[0], local_port=local[1], remote_address="192.0.2.10", remote_port=500)
     assert same.measured and same.local_behind_nat is False and same.remote_behind_nat is False
     # as if the PC had used another address than the one the gateway saw: a NAT on our side
-    behind = nat_detection(r, local_address="192.168.10.10", local_port=local[1], remote_address="192.0.2.10", remote_port=500)
+    behind = nat_detection(
+        r, local_address="192.168.10.10", local_port=local[1], remote_address="192.0.2.10", remote_port=500
+    )
     assert behind.local_behind_nat is True and behind.remote_behind_nat is False
     # only the port rewritten also counts (port-translating NAT)
-    port = nat_detection(r, local_address=local[0], local_port=local[1] + 1, remote_address="192.0.2.10", remote_port=500)
+    port = nat_detection(
+        r, local_address=local[0], local_port=local[1] + 1, remote_address="192.0.2.10", remote_port=500
+    )
     assert port.local_behind_nat is True
     # we sent to an address the gateway does not have: it is behind NAT (port forward)
-    remote = nat_detection(r, local_address=local[0], local_port=local[1], remote_address="198.51.100.7", remote_port=500)
+    remote = nat_detection(
+        r, local_address=local[0], local_port=local[1], remote_address="198.51.100.7", remote_port=500
+    )
     assert remote.remote_behind_nat is True and remote.local_behind_nat is False
 
 
@@ -175,14 +181,24 @@ def test_charon_no_proposal() -> None:
     spi, reply = _rec(captured.V2_NO_PROPOSAL)
     r = parse_reply(reply, spi_i=spi)
     assert r.kind is ReplyKind.NO_PROPOSAL_CHOSEN and r.is_answer
-    assert nat_detection(r, local_address="10.0.0.1", local_port=1, remote_address="10.0.0.2", remote_port=500).measured is False
+    assert (
+        nat_detection(r, local_address="10.0.0.1", local_port=1, remote_address="10.0.0.2", remote_port=500).measured
+        is False
+    )
 
 
 # --- constructed replies ----------------------------------------------------------------
 
 
-def _reply(spi: bytes, payloads: list[tuple[int, bytes]], *, spi_r: bytes = b"\x11" * 8, flags: int = 0x20,
-           exchange: int = 34, msgid: int = 0) -> bytes:
+def _reply(
+    spi: bytes,
+    payloads: list[tuple[int, bytes]],
+    *,
+    spi_r: bytes = b"\x11" * 8,
+    flags: int = 0x20,
+    exchange: int = 34,
+    msgid: int = 0,
+) -> bytes:
     body = ikev2.chain(payloads)
     first = payloads[0][0] if payloads else 0
     return ikev2.HEADER.pack(spi, spi_r, first, 0x20, exchange, flags, msgid, 28 + len(body)) + body
