@@ -119,12 +119,8 @@ _NAT64_WKP: Final = ipaddress.IPv6Network("64:ff9b::/96")
 _MASK_RE: Final = re.compile(r"<[a-z0-9-]+#\d+>")
 
 _HEX = "[0-9A-Fa-f]"
-_MAC_RE: Final = re.compile(
-    rf"(?<![\w.-])({_HEX}{{2}})([:-]){_HEX}{{2}}(?:\2{_HEX}{{2}}){{4}}(?![\w-]|:[\w:]|\.\w)"
-)
-_UUID_RE: Final = re.compile(
-    rf"(?<![\w-]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-])"
-)
+_MAC_RE: Final = re.compile(rf"(?<![\w.-])({_HEX}{{2}})([:-]){_HEX}{{2}}(?:\2{_HEX}{{2}}){{4}}(?![\w-]|:[\w:]|\.\w)")
+_UUID_RE: Final = re.compile(rf"(?<![\w-]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-])")
 _V6_RE: Final = re.compile(
     rf"(?<![\w.])(?P<addr>(?:{_HEX}{{0,4}}:){{2,7}}(?:\d{{1,3}}(?:\.\d{{1,3}}){{3}}|{_HEX}{{0,4}}))"
     r"(?P<zone>%[\w.-]+)?(?P<plen>/\d{1,3})?(?![\w<]|:[\w:<]|\.\d)"
@@ -217,9 +213,7 @@ class Redactor:
         keep_addresses: Iterable[str] = KEEP_ADDRESSES,
     ) -> None:
         self._keep_hosts = frozenset(h.lower().rstrip(".") for h in keep_hosts)
-        self._keep_addresses = frozenset(
-            str(ipaddress.ip_address(a)) for a in keep_addresses
-        )
+        self._keep_addresses = frozenset(str(ipaddress.ip_address(a)) for a in keep_addresses)
         self._map: dict[str, str] = {}
         self._counters: dict[str, int] = {}
         self._names: set[str] = set()
@@ -412,9 +406,7 @@ class Redactor:
             return self._text(obj, versions=bool(_VERSION_KEY_RE.search(key)))
         if isinstance(obj, Mapping):
             return {
-                (self.text(k) if isinstance(k, str) else k): self._value(
-                    v, key=k if isinstance(k, str) else ""
-                )
+                (self.text(k) if isinstance(k, str) else k): self._value(v, key=k if isinstance(k, str) else "")
                 for k, v in obj.items()
             }
         if isinstance(obj, list):
@@ -462,9 +454,7 @@ def redact(report: Report, redactor: Redactor | None = None) -> Report:
         report,
         host=mapping(report.host),
         settings=mapping(report.settings),
-        probes=tuple(
-            replace(p, reason=r.text(p.reason), values=mapping(p.values)) for p in report.probes
-        ),
+        probes=tuple(replace(p, reason=r.text(p.reason), values=mapping(p.values)) for p in report.probes),
         findings=tuple(Finding(f.id, f.severity, mapping(f.evidence)) for f in report.findings),
         unmeasured=tuple(Unmeasured(r.text(u.what), r.text(u.why)) for u in report.unmeasured),
         extra=mapping(report.extra),
