@@ -189,6 +189,11 @@ class Link:
     inner_v6: str
     outer_v6: str
     v6_net: str
+    #: interface indexes of the two ends, distinct on purpose: when a veth's ifindex equals its
+    #: peer's (both ends are "2" in fresh namespaces) the kernel treats its carrier change as
+    #: non-urgent and linkwatch applies it up to 1 s later; until then the qdisc drops packets
+    inner_index: int = 0
+    outer_index: int = 0
 
 
 @dataclass
@@ -274,6 +279,8 @@ def make_plan(options: LabOptions) -> Plan:
                 inner_v6=in6,
                 outer_v6=out6,
                 v6_net=net6,
+                inner_index=10 + 2 * len(links),
+                outer_index=11 + 2 * len(links),
             )
         )
     links.append(
@@ -287,6 +294,8 @@ def make_plan(options: LabOptions) -> Plan:
             inner_v6=f"{A.GATEWAY_V6}/64",
             outer_v6=f"{A.ISP_DC_V6}/64",
             v6_net=A.DC_V6_NET,
+            inner_index=10 + 2 * len(links),
+            outer_index=11 + 2 * len(links),
         )
     )
     plan = Plan(roles=roles, links=links)
@@ -335,12 +344,21 @@ def make_plan(options: LabOptions) -> Plan:
         batch["dc"].append(f"route add ::/0 via {A.ISP_DC_V6}")
     plan.ip_batch = batch
 
+    # No DAD anywhere: a router forwarding IPv6 sends its neighbour solicitations from its
+    # link-local address and sends none while that is still tentative (~1 s after link up), so
+    # the first forwarded packets would vanish.  The veths already exist (they inherited
+    # default.accept_dad=1 at creation), hence the per-interface settings; tun0 inherits default.
+    ifaces: dict[str, list[str]] = {r: [] for r in roles}
+    for link in links:
+        ifaces[link.inner].append(link.inner_if)
+        ifaces[link.outer].append(link.outer_if)
     for role in roles:
+        sysctls = [f"net.ipv6.conf.{name}.accept_dad=0" for name in ("all", "default", *ifaces[role])]
         if role in ("router", "modem", "cgn", "isp"):
-            sysctls = ["net.ipv4.ip_forward=1"]
+            sysctls.append("net.ipv4.ip_forward=1")
             if v6:
                 sysctls.append("net.ipv6.conf.all.forwarding=1")
-            plan.sysctls[role] = sysctls
+        plan.sysctls[role] = sysctls
 
     nft: dict[str, list[str]] = {r: [] for r in roles}
     for role in ("router", "modem", "cgn"):
@@ -377,13 +395,13 @@ def make_plan(options: LabOptions) -> Plan:
         c = A.ISP_CLINIC_IFACE
         nft["isp"].append(
             "table inet clinicnet_fault {\n"
-            "  chain input { type filter hook input priority -200; policy accept;\n"
-            f'    iifname "{c}" counter drop }}\n'
-            "  chain forward { type filter hook forward priority -200; policy accept;\n"
+            "  chain input {\n    type filter hook input priority -200; policy accept;\n"
+            f'    iifname "{c}" counter drop\n  }}\n'
+            "  chain forward {\n    type filter hook forward priority -200; policy accept;\n"
             f'    iifname "{c}" counter drop\n'
-            f'    oifname "{c}" counter drop }}\n'
-            "  chain output { type filter hook output priority -200; policy accept;\n"
-            f'    oifname "{c}" counter drop }}\n'
+            f'    oifname "{c}" counter drop\n  }}\n'
+            "  chain output {\n    type filter hook output priority -200; policy accept;\n"
+            f'    oifname "{c}" counter drop\n  }}\n'
             "}\n"
         )
     plan.nft = {role: "".join(parts) for role, parts in nft.items() if parts}
@@ -515,16 +533,17 @@ class _State:
         self.processes: list[subprocess.Popen[Any]] = []
         self.files: list[IO[Any]] = []
         self.cleanups: list[Callable[[], object]] = []
-        self.torn_down = False
+        self.started_teardown = False
+        self.torn_down = False  # set after the cleanup callbacks, which may still use the lab
         self.lock = threading.Lock()
 
     def teardown(self) -> list[BaseException]:
         """Cleanups (reverse order), then processes, namespaces, temp dir.  Collects errors
         instead of raising so every step runs."""
         with self.lock:
-            if self.torn_down:
+            if self.started_teardown:
                 return []
-            self.torn_down = True
+            self.started_teardown = True
         errors: list[BaseException] = []
         while self.cleanups:
             fn = self.cleanups.pop()
@@ -532,6 +551,7 @@ class _State:
                 fn()
             except Exception as exc:  # noqa: BLE001 - report after the rest is cleaned up
                 errors.append(exc)
+        self.torn_down = True
         live = [p for p in self.processes if p.poll() is None]
         for proc in live:
             with contextlib.suppress(ProcessLookupError):
@@ -658,8 +678,8 @@ class Lab:
         host = [f"netns add {n}" for n in names]
         for link in plan.links:
             host.append(
-                f"link add name {link.inner_if} netns {self._ns[link.inner]} type veth "
-                f"peer name {link.outer_if} netns {self._ns[link.outer]}"
+                f"link add name {link.inner_if} index {link.inner_index} netns {self._ns[link.inner]} "
+                f"type veth peer name {link.outer_if} index {link.outer_index} netns {self._ns[link.outer]}"
             )
         _host(["ip", "-batch", "-"], input="\n".join(host) + "\n")
         procs: list[tuple[str, subprocess.Popen[str]]] = []
@@ -667,8 +687,8 @@ class Lab:
             batch_file = self.tmpdir / f"{role}.ip"
             batch_file.write_text("\n".join(plan.ip_batch[role]) + "\n")
             steps = [f"ip -batch {shlex.quote(str(batch_file))}"]
-            if role in plan.sysctls:
-                steps.append("sysctl -q -w " + " ".join(plan.sysctls[role]))
+            if role in plan.sysctls:  # before the links go up (accept_dad)
+                steps.insert(0, "sysctl -q -w " + " ".join(plan.sysctls[role]))
             if role in plan.nft:
                 nft_file = self.tmpdir / f"{role}.nft"
                 nft_file.write_text(plan.nft[role])
