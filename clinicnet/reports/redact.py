@@ -287,7 +287,7 @@ class Redactor:
 
     def _mask_v4(self, ip: ipaddress.IPv4Address) -> str:
         s = str(ip)
-        if s in self._keep_addresses:
+        if s in self._keep_addresses or _is_netmask(ip):
             return s
         for net, cat in _V4_SPECIAL:
             if ip in net:
@@ -414,6 +414,12 @@ class Redactor:
         if isinstance(obj, tuple):
             return tuple(self._value(v, key=key) for v in obj)
         return obj
+
+
+def _is_netmask(ip: ipaddress.IPv4Address) -> bool:
+    """255.255.255.0 and friends: the same on every network, and needed to read a config."""
+    inverted = ~int(ip) & 0xFFFFFFFF
+    return int(ip) != 0 and inverted & (inverted + 1) == 0
 
 
 def _is_address(s: str) -> bool:
