@@ -49,15 +49,24 @@ SKIP_NO_REFLECTOR = "no reflector given (--reflector HOST): this needs a clinicn
 CGN_NET = ipaddress.ip_network("100.64.0.0/10")
 
 
+#: what a NAT's inside looks like: RFC 1918 and link-local. Not ``ipaddress.is_private``,
+#: which also calls the documentation ranges (192.0.2.0/24 ...) private: those are routed
+#: like public addresses in labs and examples, and no home router uses them inside.
+PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                        "169.254.0.0/16", "127.0.0.0/8"))
+
+
 def address_kind(address: str) -> str:
-    """``private`` (RFC 1918 etc.), ``cgn`` (100.64.0.0/10) or ``public``."""
+    """``private`` (RFC 1918), ``cgn`` (100.64.0.0/10, RFC 6598), ``public`` or ``invalid``."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return "invalid"
-    if ip.version == 4 and ip in CGN_NET:
+    if ip.version != 4:
+        return "private" if (ip.is_link_local or ip.is_loopback or ip in ipaddress.ip_network("fc00::/7")) else "public"
+    if ip in CGN_NET:
         return "cgn"
-    if ip.is_private or ip.is_loopback or ip.is_link_local:
+    if any(ip in n for n in PRIVATE_NETS):
         return "private"
     return "public"
 

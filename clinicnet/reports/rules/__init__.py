@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from clinicnet.model import Finding, ProbeResult, Unmeasured
-from clinicnet.reports.rules import ike, local  # noqa: F401  (registers rules)
+from clinicnet.reports.rules import ike, local, reflector  # noqa: F401  (registers rules)
 from clinicnet.reports.rules.interface import RULES, Evidence, Rule
 
 __all__ = ["RULES", "Evidence", "Rule", "evaluate"]
