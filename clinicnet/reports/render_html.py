@@ -132,10 +132,10 @@ margin:0 0 1.2rem}
 .finding .refs{font-size:.9rem;color:var(--muted)}
 .finding .refs ul{margin:.2rem 0;padding-left:1.2rem}
 table{border-collapse:collapse;width:100%;margin:.4rem 0}
-th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
+th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 thead th{background:#f3f5f7}
 td.num{text-align:right;white-space:nowrap}
-table.probes td:first-child,table.probes td:nth-child(2){white-space:nowrap}
+table.probes td:first-child,table.probes td:nth-child(2),table.findings-index td:first-child{white-space:nowrap}
 table.kv{width:auto;min-width:50%}
 table.kv th{font-weight:normal;color:var(--muted);white-space:nowrap;background:#fafbfc}
 table.kv table.kv{margin:0}
