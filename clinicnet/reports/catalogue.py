@@ -74,7 +74,7 @@ _add(
         severity=Severity.ERROR,
         g_refs=("G1",),
         title=Text(
-            ja="VPNの接続開始に使う通信（IKE・UDP 500番）が届きません",
+            ja="VPNの接続開始に使う通信（IKE・UDP 500番）に応答がありません",
             en="The VPN's opening exchange (IKE on UDP port 500) gets no answer",
         ),
         summary=Text(
@@ -141,7 +141,7 @@ _add(
         severity=Severity.ERROR,
         g_refs=("G1", "G7"),
         title=Text(
-            ja="NAT越えに使う通信（UDP 4500番）が届きません",
+            ja="NAT越えに使う通信（UDP 4500番）に応答がありません",
             en="NAT traversal traffic (UDP port 4500) gets no answer",
         ),
         summary=Text(

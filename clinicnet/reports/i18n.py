@@ -100,7 +100,6 @@ _S: Final[dict[str, dict[str, str]]] = {
         "ja": "問題は見つかりませんでした。",
         "en": "No findings.",
     },
-    "findings.count": {"ja": "件", "en": "finding(s)"},
     # --- unmeasured -------------------------------------------------------------------
     "unmeasured.what": {"ja": "項目", "en": "What"},
     "unmeasured.why": {"ja": "理由", "en": "Why"},
@@ -136,9 +135,6 @@ _S: Final[dict[str, dict[str, str]]] = {
         "ja": "このレポートには IP アドレスやホスト名がそのまま含まれています。",
         "en": "This report contains IP addresses and host names as measured.",
     },
-    "value.none": {"ja": "—", "en": "—"},
-    "value.true": {"ja": "はい", "en": "yes"},
-    "value.false": {"ja": "いいえ", "en": "no"},
     # --- probe display names ------------------------------------------------------------
     "probe.name.privileges": {"ja": "実行権限", "en": "Privileges"},
     "probe.name.interfaces": {"ja": "ネットワークアダプタ", "en": "Network interfaces"},

@@ -111,3 +111,11 @@ def test_every_rule_has_a_catalogue_entry_with_the_same_g_refs() -> None:
     for r in RULES:
         assert r.id in CATALOGUE, f"rule {r.id} has no catalogue text"
         assert set(r.g_refs) == set(CATALOGUE[r.id].g_refs), r.id
+
+
+def test_texts_exist_in_cp932() -> None:
+    """The terminal on a Japanese Windows PC may be cp932; no character of ours may break it."""
+    for e in CATALOGUE.values():
+        for name in FIELDS:
+            getattr(e, name).ja.encode("cp932")
+            getattr(e, name).en.encode("cp932")

@@ -95,3 +95,9 @@ def test_unknown_key_is_a_bug() -> None:
 
 def test_locale_variants_pick_japanese() -> None:
     assert i18n.t("section.findings", "ja_JP") == i18n.t("section.findings", "ja")
+
+
+def test_texts_exist_in_cp932() -> None:
+    for key in i18n.keys():
+        for lang in i18n.LANGS:
+            i18n.t(key, lang).encode("cp932")

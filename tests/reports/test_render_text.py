@@ -155,3 +155,12 @@ def test_wrap_cuts_overlong_words() -> None:
     lines = wrap("http://192.168.11.1:2869/upnphost/udhisapi.dll", 12)
     assert all(width(line) <= 12 for line in lines)
     assert "".join(lines) == "http://192.168.11.1:2869/upnphost/udhisapi.dll"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_encodable_on_a_japanese_windows_console(lang: str) -> None:
+    """Redirected output on Japanese Windows is cp932: every character we write must exist there."""
+    render_text.render(fx.sample_report(), lang).encode("cp932")
+    render_text.render(fx.empty_report(Verdict.READY_WITH_WARNINGS), lang).encode("cp932")
+    render_text.render(fx.empty_report(Verdict.INCONCLUSIVE), lang).encode("cp932")
+    render_text.render(fx.empty_report(Verdict.READY), lang).encode("cp932")
