@@ -700,86 +700,126 @@ def _answered_any(target: dict[str, Any]) -> bool:
 
 # --- text for ``clinicnet ike HOST`` -------------------------------------------------------
 
-_STATE_TEXT = {
-    "en": {"answered": "answered", "icmp": "refused (ICMP)", "silent": "no answer", "error": "not tested (error)"},
-    "ja": {"answered": "応答あり", "icmp": "拒否 (ICMP)", "silent": "応答なし", "error": "未測定 (エラー)"},
-}
-_LABELS = {
+_TEXT: dict[str, dict[str, str]] = {
     "en": {
+        "answered": "answered",
+        "icmp": "refused (ICMP)",
+        "silent": "no answer",
+        "error": "not tested",
         "nat": "NAT",
         "vendor": "Vendor IDs",
         "rtt": "RTT",
         "none": "none",
         "resolve": "cannot resolve",
-        "yes_local": "this PC is behind NAT",
-        "no_nat": "no NAT",
-        "remote": "the gateway is behind NAT",
-        "unknown": "not measured",
+        "local_nat": "this PC is behind NAT (NAT-T on UDP 4500 will be used)",
+        "no_nat": "no NAT between this PC and the gateway",
+        "remote_nat": "the gateway is behind NAT",
+        "unknown": "not measured (no IKEv2 response with NAT detection)",
+        "timeout": "no answer to {sent} transmission(s)",
+        "malformed": "only malformed replies ({n} ignored)",
+        "icmp_port_unreachable": "ICMP port unreachable",
+        "icmp_host_unreachable": "ICMP host unreachable",
+        "icmp_net_unreachable": "ICMP network unreachable",
+        "icmp_admin_prohibited": "ICMP administratively prohibited (a firewall rejects it)",
+        "icmp_other": "ICMP error",
+        "from": "from",
+        "retried": "after retry",
     },
     "ja": {
+        "answered": "応答あり",
+        "icmp": "拒否 (ICMP)",
+        "silent": "応答なし",
+        "error": "未測定",
         "nat": "NAT",
         "vendor": "ベンダーID",
         "rtt": "応答時間",
         "none": "なし",
         "resolve": "名前解決できません",
-        "yes_local": "このPCはNATの内側です",
-        "no_nat": "NATなし",
-        "remote": "VPN装置がNATの内側です",
-        "unknown": "測定できず",
+        "local_nat": "このPCはNATの内側です (UDP 4500 の NAT-T を使用)",
+        "no_nat": "このPCとVPN装置の間にNATはありません",
+        "remote_nat": "VPN装置がNATの内側にあります",
+        "unknown": "測定できず (NAT検出付きの IKEv2 応答なし)",
+        "timeout": "{sent} 回送信して応答なし",
+        "malformed": "不正な応答のみ ({n} 件を無視)",
+        "icmp_port_unreachable": "ICMP ポート到達不能",
+        "icmp_host_unreachable": "ICMP ホスト到達不能",
+        "icmp_net_unreachable": "ICMP ネットワーク到達不能",
+        "icmp_admin_prohibited": "ICMP 管理上の禁止 (ファイアウォールが拒否)",
+        "icmp_other": "ICMP エラー",
+        "from": "送信元",
+        "retried": "再試行後",
     },
 }
 
 
 def format_quick(result: ProbeResult, lang: str = "en") -> str:
-    """Compact text: what answered on 500 and 4500, NAT or not, RTT, vendor IDs."""
-    lang = lang if lang in _STATE_TEXT else "en"
-    states, labels = _STATE_TEXT[lang], _LABELS[lang]
-    lines: list[str] = []
+    """Compact text for ``clinicnet ike HOST``: what answered on 500 and 4500, NAT, RTT, vendor IDs."""
+    from clinicnet.reports.textwidth import pad
+    from clinicnet.reports.textwidth import width as text_width
+
+    tx = _TEXT["ja" if lang == "ja" else "en"]
     targets = result.values.get("targets") or []
     if not targets:
         return result.reason
+    labels = ["UDP 500", "UDP 4500", tx["nat"], tx["rtt"], tx["vendor"]]
+    width = max(text_width(x) for x in labels) + 1
+    lines: list[str] = []
+
+    def row(label: str, text: str) -> None:
+        lines.append(f"  {pad(label, width)}: {text}")
+
     for t in targets:
         head = f"IKE {t.get('target')}"
         if t.get("address") and t.get("address") != t.get("target"):
             head += f" ({t['address']})"
         lines.append(head)
         if t.get("resolve_error"):
-            lines.append(f"  {labels['resolve']}: {t['resolve_error']}")
+            row(tx["resolve"], str(t["resolve_error"]))
             continue
         for port, key in ((IKE_PORT, "udp500"), (NAT_T_PORT, "udp4500")):
-            state = t.get(key, "error")
-            text = f"  UDP {port:<4}: {states.get(state, state)}"
-            best = _best_attempt(t, port)
-            if best is not None:
-                if best.get("answered"):
-                    text += f" - IKEv{best['ike_version']} {best['outcome']}"
-                    if best.get("rtt_ms") is not None:
-                        text += f", {best['rtt_ms']:.1f} ms"
-                    prop = best.get("chosen_proposal")
-                    if prop:
-                        text += (
-                            " ["
-                            + "/".join(
-                                str(prop[k]) for k in ("encr", "key_bits", "prf", "integ", "hash", "dh") if prop.get(k)
-                            )
-                            + "]"
-                        )
-                else:
-                    text += f" - {best['detail']}"
-            lines.append(text)
+            state = str(t.get(key, "error"))
+            row(f"UDP {port}", f"{tx.get(state, state)} - {_attempt_text(_best_attempt(t, port), tx)}")
         nat = t.get("nat") or {}
         if nat.get("measured"):
-            parts = [labels["yes_local"] if nat.get("local_behind_nat") else labels["no_nat"]]
+            parts = [tx["local_nat"] if nat.get("local_behind_nat") else tx["no_nat"]]
             if nat.get("remote_behind_nat"):
-                parts.append(labels["remote"])
-            lines.append(f"  {labels['nat']:<9}: " + ", ".join(parts))
+                parts.append(tx["remote_nat"])
+            row(tx["nat"], "; ".join(parts))
         else:
-            lines.append(f"  {labels['nat']:<9}: {labels['unknown']}")
+            row(tx["nat"], tx["unknown"])
         if t.get("rtt_ms") is not None:
-            lines.append(f"  {labels['rtt']:<9}: {t['rtt_ms']:.1f} ms")
-        names = [v.get("name") or v.get("hex") for v in t.get("vendor_ids") or []]
-        lines.append(f"  {labels['vendor']}: " + (", ".join(names) if names else labels["none"]))
+            row(tx["rtt"], f"{t['rtt_ms']:.1f} ms")
+        names = [str(v.get("name") or v.get("hex")) for v in t.get("vendor_ids") or []]
+        row(tx["vendor"], ", ".join(names) if names else tx["none"])
     return "\n".join(lines)
+
+
+def _attempt_text(a: dict[str, Any] | None, tx: dict[str, str]) -> str:
+    if a is None:
+        return "-"
+    if a.get("answered"):
+        text = f"IKEv{a['ike_version']} {a['outcome']}"
+        if a.get("rtt_ms") is not None:
+            text += f", {a['rtt_ms']:.1f} ms"
+        prop = a.get("chosen_proposal") or {}
+        algs = [str(prop[k]) for k in ("encr", "key_bits", "prf", "integ", "hash", "dh") if prop.get(k)]
+        if algs:
+            text += " [" + "/".join(algs) + "]"
+        if a.get("retries"):
+            text += f" ({tx['retried']}: " + ", ".join(r.split(":")[0] for r in a["retries"]) + ")"
+        return text
+    outcome = str(a.get("outcome"))
+    if outcome == "timeout":
+        return tx["timeout"].format(sent=a.get("sent", 0))
+    if outcome == "malformed":
+        return tx["malformed"].format(n=len(a.get("ignored") or []))
+    if outcome in ICMP_OUTCOMES:
+        text = tx[outcome]
+        icmp = a.get("icmp") or {}
+        if icmp.get("from"):
+            text += f" ({tx['from']} {icmp['from']})"
+        return text
+    return str(a.get("detail") or outcome)
 
 
 def _best_attempt(target: dict[str, Any], port: int) -> dict[str, Any] | None:
