@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from clinicnet.model import ProbeResult, Status
 from clinicnet.probes import ike
@@ -69,7 +70,7 @@ def test_format_quick_icmp() -> None:
 
 def test_port_preserved() -> None:
     spi_i, spi_r = b"\x01" * 8, b"\x02" * 8
-    attempt = {
+    attempt: dict[str, Any] = {
         "source_port": 500,
         "natd": {
             "spi_i": spi_i.hex(),
