@@ -1,0 +1,72 @@
+"""Starting the reflector (and the UPnP responder) inside lab namespaces, for the lab tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.lab import addresses as A
+from tests.lab.harness import REPO_ROOT, Lab
+
+HERE = Path(__file__).resolve().parent
+
+
+def start_reflector(lab: Lab, *args: str, bind: str = A.REFLECTOR_V4, name: str = "reflector") -> tuple[
+        subprocess.Popen[Any], Path]:
+    """``clinicnet reflector --bind BIND`` in ``dc``; returns once its "start" line is logged."""
+    log = lab.tmpdir / f"{name}.jsonl"
+    argv = [sys.executable, "-m", "clinicnet", "reflector", "--log", str(log)]
+    if bind:
+        argv += ["--bind", bind]
+    proc = lab.spawn("dc", [*argv, *args], log_name=f"{name}.out", cwd=str(REPO_ROOT),
+                     env={"PYTHONPATH": str(REPO_ROOT)})
+    wait_event(log, "start", proc)
+    return proc, log
+
+
+def events(log: Path) -> list[dict[str, Any]]:
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass
+    return out
+
+
+def wait_event(log: Path, event: str, proc: subprocess.Popen[Any] | None = None, timeout: float = 10.0,
+               after: int = 0) -> dict[str, Any]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        evs = [e for e in events(log)[after:] if e.get("event") == event]
+        if evs:
+            return evs[-1]
+        if proc is not None and proc.poll() is not None and event != "stop":
+            raise AssertionError(f"reflector exited {proc.returncode}: {events(log)}")
+        time.sleep(0.05)
+    raise AssertionError(f"no {event!r} event in {log}: {events(log)}")
+
+
+def start_upnp(lab: Lab, wan_ip: str, *, hostile: bool = False) -> subprocess.Popen[Any]:
+    argv = [sys.executable, str(HERE / "upnp_responder.py"), "--lan-ip", A.ROUTER_LAN_V4, "--wan-ip", wan_ip]
+    if hostile:
+        argv.append("--hostile")
+    proc = lab.spawn("router", argv, stdout=subprocess.PIPE, text=True, log_name="upnp.log")
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.strip() == "ready", line
+    return proc
+
+
+def finding_ids(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["id"]: f for f in report["findings"]}
+
+
+def probe_result(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in report["probes"] if p["name"] == name)
