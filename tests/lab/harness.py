@@ -765,6 +765,16 @@ class Lab:
         except KeyError:
             raise KeyError(f"no {role!r} in this lab (roles: {', '.join(self.roles())})") from None
 
+    @property
+    def pc_ipv4(self) -> str | None:
+        """The PC's own IPv4 address (None for an IPv6-only PC)."""
+        return A.pc_ipv4(self.options)
+
+    @property
+    def public_ipv4(self) -> str:
+        """The clinic's source address as the internet sees it (after every NAT)."""
+        return A.public_ipv4(self.options)
+
     def roles(self) -> list[str]:
         """Roles present in this variant, inside to outside."""
         return list(self.plan.roles)

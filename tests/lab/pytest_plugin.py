@@ -148,10 +148,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     netns.delete_namespaces(leaked)
     if not leaked:
         return
-    message = f"lab leak check: namespaces of this run were left behind: {', '.join(leaked)}"
+    interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+    if interrupted:  # fixtures do not tear down on KeyboardInterrupt: expected, not a leak
+        message = f"lab: namespaces torn down after the interruption: {', '.join(leaked)}"
+    else:
+        message = f"lab leak check: namespaces of this run were left behind: {', '.join(leaked)}"
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_sep("!", message, red=True)
+        reporter.write_sep("!", message, red=not interrupted, yellow=interrupted)
     else:  # pragma: no cover - terminal plugin disabled
         print(message)
     if session.exitstatus == pytest.ExitCode.OK:

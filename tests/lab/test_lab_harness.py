@@ -87,6 +87,7 @@ def test_addresses_helpers() -> None:
 def test_single_nat(make_lab: LabFactory) -> None:
     lab = make_lab(LabOptions())
     assert lab.build_seconds is not None and lab.build_seconds < 1.0
+    assert (lab.pc_ipv4, lab.public_ipv4) == (A.PC_V4, A.PUBLIC_V4)
     assert f"{A.PC_V4}/24" in ifaddrs(lab, "pc")
     assert f"{A.PUBLIC_V4}/24" in ifaddrs(lab, "router")
     assert whoami(lab) == A.PUBLIC_V4
@@ -156,6 +157,16 @@ def test_dual_stack_through_every_hop(make_lab: LabFactory) -> None:
     assert whoami(lab, f"http://[{A.WEB_V6}]/whoami") == A.PC_V6  # routed, not NATed
     assert ping(lab, "pc", A.GATEWAY_V6)
     assert f"{A.PC_V6}/64" in ifaddrs(lab, "pc", "-6")
+
+
+@pytest.mark.lab
+def test_first_packets_pass_at_once(make_lab: LabFactory) -> None:
+    # regression: equal veth ifindexes delayed carrier by ~1 s, and tentative link-locals
+    # (DAD) kept routers from resolving IPv6 neighbours for as long
+    lab = make_lab(nat_layers=2, ipv6=True)
+    for target in (A.ISP_DC_V4, A.ISP_DC_V6):  # closed port on the isp: ICMP answer expected
+        result = lab.probe("pc", ["udp", target, "9", "--timeout", "0.3"])
+        assert result["result"] == "icmp" and result["errno"] == "ECONNREFUSED", result
 
 
 @pytest.mark.lab
@@ -407,16 +418,15 @@ def test_leak_check_fails_the_session_and_cleans_up(tmp_path: Path) -> None:
         KEEP = []
         def test_leaks():
             lab = Lab(); lab.build(); KEEP.append(lab)
-            print("PREFIX", RUN_PREFIX)
-        """,
+            open("PREFIX_FILE", "w").write(RUN_PREFIX)
+        """.replace("PREFIX_FILE", str(tmp_path / "prefix")),
         {},
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "lab leak check" in out and "1 passed" in out
-    leftovers = [n for n in netns.list_namespaces() if "-pc" in n and n not in netns.remembered()]
-    inner = [line.split()[1] for line in out.splitlines() if line.startswith("PREFIX")]
-    assert not [n for n in leftovers if inner and n.startswith(inner[0])]
+    inner = (tmp_path / "prefix").read_text()
+    assert inner.startswith("cn") and not netns.list_namespaces(inner), out
 
 
 @pytest.mark.lab
@@ -435,3 +445,43 @@ def test_unavailable_lab_skips_unless_required(tmp_path: Path, required: str, ou
     out = proc.stdout + proc.stderr
     assert outcome in out, out
     assert "pretend: no namespaces here" in out or required == "", out
+
+
+@pytest.mark.lab
+def test_sigterm_still_deletes_namespaces(tmp_path: Path) -> None:
+    proc = _inner_pytest(
+        tmp_path,
+        """
+        import os, signal
+        from tests.lab import RUN_PREFIX
+        def test_killed(make_lab):
+            lab = make_lab(vpn_up=True)
+            open("PREFIX_FILE", "w").write(RUN_PREFIX)
+            os.kill(os.getpid(), signal.SIGTERM)  # what a CI timeout does
+        """.replace("PREFIX_FILE", str(tmp_path / "prefix")),
+        {},
+    )
+    out = proc.stdout + proc.stderr
+    assert "KeyboardInterrupt" in out and "torn down after the interruption" in out, out
+    inner = (tmp_path / "prefix").read_text()
+    assert inner.startswith("cn") and not netns.list_namespaces(inner), out
+
+
+@pytest.mark.lab
+def test_sweep_stale_removes_labs_of_dead_runs() -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    name = f"{netns.RUN_PREFIX}zz-pc"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    (netns.ETC_NETNS_DIR / name).mkdir(parents=True, exist_ok=True)
+    record = netns.REGISTRY_DIR / f"{netns.RUN_PREFIX}zz.json"
+    netns.REGISTRY_DIR.mkdir(parents=True, exist_ok=True)
+    import json
+
+    record.write_text(json.dumps({"pid": dead.pid, "start": "0", "namespaces": [name], "tmpdir": ""}))
+    try:
+        assert name in netns.sweep_stale()
+        assert _gone([name]) and not record.exists()
+    finally:
+        netns.delete_namespaces([name])
+        record.unlink(missing_ok=True)
