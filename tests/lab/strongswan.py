@@ -159,6 +159,7 @@ charon {{
 
 
 def swanctl_conf(address: str, *, ikev2_proposals: str, ikev1_proposals: str) -> str:
+    """Two PSK connections (IKEv2 and IKEv1); ``address`` may list several, comma-separated."""
     return f"""\
 connections {{
     lab-ikev2 {{
@@ -219,6 +220,7 @@ def start_charon(
     cookie_threshold_ip: int = 1_000_000,
     send_vendor_id: bool = True,
     libipsec: bool = False,
+    extra_addresses: tuple[str, ...] = (),
     timeout: float = 10.0,
 ) -> Charon:
     """Start charon in ``role``'s namespace of a lab (or in the namespace named
@@ -238,7 +240,8 @@ def start_charon(
         )
     )
     swan = workdir / "swanctl.conf"
-    swan.write_text(swanctl_conf(address, ikev2_proposals=ikev2_proposals, ikev1_proposals=ikev1_proposals))
+    local_addrs = ", ".join((address, *extra_addresses))
+    swan.write_text(swanctl_conf(local_addrs, ikev2_proposals=ikev2_proposals, ikev1_proposals=ikev1_proposals))
     # private mount namespace: our own /run holds charon.pid, the distribution's stays untouched
     script = f'mount --bind "{rundir}" /run && exec {CHARON}'
     argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]

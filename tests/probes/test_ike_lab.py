@@ -318,3 +318,29 @@ def test_two_targets_concurrently_one_silent(make_lab: Any) -> None:
     assert states["192.0.2.99"][0] == "silent"
     assert result["status"] == "failed"
     assert elapsed < 4.5  # concurrent, not 3 x the budget
+
+
+def test_ipv6_gateway(make_lab: Any) -> None:
+    lab = make_lab(nat_layers=1, ipv6=True)
+    start_charon(lab, lab.tmpdir, extra_addresses=(A.GATEWAY_V6,))
+    result = ike_module(lab, A.GATEWAY_V6)
+    t = target(result)
+    assert t["family"] == 6 and t["address"] == A.GATEWAY_V6
+    assert (t["udp500"], t["udp4500"]) == ("answered", "answered")
+    assert t["nat"]["measured"] and t["nat"]["local_behind_nat"] is False  # no NAT66 in the lab
+
+
+def test_name_resolves_ipv4_first(make_lab: Any) -> None:
+    lab = make_lab(nat_layers=1, ipv6=True)
+    start_charon(lab, lab.tmpdir, extra_addresses=(A.GATEWAY_V6,))
+    t = target(ike_module(lab, A.GATEWAY_NAME))
+    assert t["address"] == GW and t["family"] == 4 and t["udp500"] == "answered"
+
+
+def test_dns_failure_is_a_resolve_error(make_lab: Any) -> None:
+    lab = make_lab(nat_layers=1, dns="down")
+    result = ike_module(lab, A.GATEWAY_NAME, timeout=2.0)
+    t = target(result)
+    assert result["status"] == "failed"
+    assert t["address"] is None and t["resolve_error"] and t["attempts"] == []
+    assert (t["udp500"], t["udp4500"]) == ("error", "error")
