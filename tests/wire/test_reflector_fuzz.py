@@ -1,0 +1,90 @@
+"""Hostile input for everything that parses bytes from the network in the reflector
+and its probes: nothing may raise, and no reply may be larger than its request."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clinicnet.agent.reflector import Core, JsonLog, Limits, parse_ancillary
+from clinicnet.probes._reflector import parse_ext_err
+from clinicnet.wire import reflector as w
+
+TOKEN = b"ABCDEFGH"
+OBS = w.Observation("203.0.113.9", 40000, 0)
+FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _valid_messages() -> list[bytes]:
+    req = w.build_request(TOKEN, size=200, reply_size=150)
+    parsed = w.parse_request(req)
+    assert parsed is not None
+    esp = w.build_esp_request(1000, 1, size=100)
+    esp_req = w.parse_esp_request(esp)
+    assert esp_req is not None
+    return [req, w.build_request(TOKEN, port4500=True), w.build_reply(parsed, OBS) or b"", esp,
+            w.build_esp_reply(esp_req, OBS) or b""]
+
+
+def mutated() -> st.SearchStrategy[bytes]:
+    """Valid messages with bytes flipped, cut or appended: reaches deep into the parsers."""
+    base = st.sampled_from(_valid_messages())
+
+    def mutate(args: tuple[bytes, list[tuple[int, int]], int, bytes]) -> bytes:
+        data, flips, cut, tail = args
+        b = bytearray(data)
+        for pos, val in flips:
+            if b:
+                b[pos % len(b)] = val
+        return bytes(b[: max(0, len(b) - cut)]) + tail
+
+    return st.tuples(base, st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=6),
+                     st.integers(0, 40), st.binary(max_size=40)).map(mutate)
+
+
+ANY = st.one_of(st.binary(max_size=600), mutated())
+
+
+@FUZZ
+@given(data=ANY, natt=st.booleans())
+def test_wire_parsers_never_raise(data, natt):
+    w.parse_request(data, port4500=natt)
+    w.parse_reply(data, port4500=natt)
+    w.parse_esp_request(data, in_udp=natt)
+    w.parse_esp_reply(data, in_udp=natt)
+    w.classify_4500(data)
+    w.ipv4_payload(data)
+
+
+@FUZZ
+@given(data=ANY, natt=st.booleans(), frag=st.integers(0, 70000), ttl=st.integers(0, 300))
+def test_core_never_raises_and_never_amplifies(data, natt, frag, ttl):
+    core = Core(Limits(per_source_burst=1e9, per_source_rate=1e9, global_burst=1e9, global_rate=1e9),
+                JsonLog(stream=io.StringIO()))
+    obs = w.Observation("203.0.113.9", 40000, len(data), ttl, frag, 500)
+    for reply in (core.udp(data, natt, obs), core.esp(data, obs)):
+        if reply is not None:
+            assert len(reply) <= len(data)
+    assert core.stats.max_amplification <= 1.0
+
+
+@FUZZ
+@given(data=st.binary(max_size=64))
+def test_error_queue_parser_never_raises(data):
+    parse_ext_err(data)
+
+
+@FUZZ
+@given(anc=st.lists(st.tuples(st.sampled_from([0, 41, 1]), st.integers(0, 100), st.binary(max_size=40)),
+                    max_size=5))
+def test_ancillary_parser_never_raises(anc):
+    parse_ancillary(anc)
+
+
+def test_ext_err_offender_is_read():
+    data = struct.pack("=IBBBBII", 113, 2, 11, 0, 0, 0, 0) + struct.pack("=HH4s8x", 2, 0, bytes([192, 168, 0, 1]))
+    e = parse_ext_err(data)
+    assert e is not None and e.time_exceeded and e.offender == "192.168.0.1"
