@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(d)
     d.add_argument("--output-dir", metavar="DIR",
                    help="where the HTML and JSON go when no --json/--html/--markdown is given (default: .)")
+    d.add_argument("--bundle", metavar="PATH.zip",
+                   help="write a support bundle for a ticket: HTML report, JSON result, Japanese summary, "
+                        "probe log (and with --capture the probe traffic); --redact applies to all of it")
+    d.add_argument("--capture", action="store_true",
+                   help="with --bundle: capture the probe traffic alone into the bundle (needs administrator "
+                        "rights; tcpdump, dumpcap or scapy)")
 
     r = sub.add_parser("report", help="render a saved JSON result again, without probing")
     r.add_argument("result", metavar="RESULT.json", help="a file written by --json (- for stdin)")
@@ -149,15 +155,30 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     lang = _lang(settings.lang)
     outputs = {k: v for k, v in (("json", settings.json), ("html", settings.html),
                                  ("markdown", settings.markdown)) if v}
-    if not outputs:
+    if args.capture and not args.bundle:
+        raise config.UsageError("--capture needs --bundle PATH.zip (the capture goes into the bundle)")
+    if not outputs and not args.bundle:
         outputs = output.default_paths(settings.output_dir)
         import os
 
         if settings.output_dir and not os.path.isdir(settings.output_dir):
             raise config.UsageError(f"output folder {settings.output_dir} does not exist")
     view = progress.make(lang, bool(settings.quiet))
-    with view:
-        report = diagnose(settings, observer=view)
+    if args.bundle:
+        from clinicnet.agent.bundle import BundleRun
+
+        run = BundleRun(args.bundle, settings, capture=args.capture, observer=view)
+        with view, run:
+            report = diagnose(settings, observer=run.observer)
+        run.write(report, lang, redact=bool(settings.redact))
+        if run.capture_note:
+            print(f"clinicnet: {run.capture_note}", file=sys.stderr)
+        if not settings.quiet:
+            print(("サポート用ファイルを保存しました: " if lang == "ja" else "support bundle written: ")
+                  + args.bundle, file=sys.stderr)
+    else:
+        with view:
+            report = diagnose(settings, observer=view)
     return _emit(report, outputs, lang, redact=bool(settings.redact), quiet=bool(settings.quiet),
                  announce=not (args.json or args.html or args.markdown))
 

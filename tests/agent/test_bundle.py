@@ -1,0 +1,310 @@
+"""Support bundle and pcap redaction, without a network (the lab test is tests/agent/test_bundle_lab.py)."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import json
+import struct
+import zipfile
+
+import pytest
+
+from clinicnet.agent import bundle, capture, pcap_redact
+from clinicnet.agent.capture import CaptureResult
+from clinicnet.reports.redact import Redactor
+from clinicnet.reports.redact import redact as redact_report
+from tests.reports import factories as fx
+
+scapy_all = pytest.importorskip("scapy.all", reason="scapy crafts and checks the test packets")
+from scapy.all import (  # noqa: E402
+    ICMP,
+    IP,
+    TCP,
+    UDP,
+    CookedLinux,
+    Ether,
+    ICMPv6EchoRequest,
+    IPerror,
+    IPv6,
+    Raw,
+    UDPerror,
+    fragment,
+    raw,
+    wrpcap,
+)
+
+PC_MAC = "3c:52:82:1a:2b:3c"
+ROUTER_MAC = "a4:12:42:9f:00:11"
+
+
+def ike_sa_init(natd_src: bytes, natd_dst: bytes) -> bytes:
+    """IKEv2 IKE_SA_INIT header + N(NAT_DETECTION_SOURCE_IP) + N(NAT_DETECTION_DESTINATION_IP)."""
+    n1 = struct.pack("!BBHBBH", 41, 0, 8 + 20, 0, 0, 16388) + natd_src
+    n2 = struct.pack("!BBHBBH", 0, 0, 8 + 20, 0, 0, 16389) + natd_dst
+    body = n1 + n2
+    hdr = b"\x11" * 8 + b"\x00" * 8 + struct.pack("!BBBBII", 41, 0x20, 34, 0x08, 0, 28 + len(body))
+    return hdr + body
+
+
+NATD_SRC, NATD_DST = b"\xaa" * 20, b"\xbb" * 20
+
+
+def sample_packets() -> list:
+    ike = ike_sa_init(NATD_SRC, NATD_DST)
+    pkts = [
+        Ether(src=PC_MAC, dst=ROUTER_MAC) / IP(src=fx.V4_PC, dst=fx.V4_TARGET) / UDP(sport=500, dport=500) / Raw(ike),
+        Ether(src=ROUTER_MAC, dst=PC_MAC) / IP(src=fx.V4_ROUTER, dst=fx.V4_PC)
+        / ICMP(type=3, code=4, nexthopmtu=1400) / IPerror(src=fx.V4_PC, dst=fx.V4_TARGET) / UDPerror(sport=500, dport=500),
+        Ether(src=PC_MAC, dst=ROUTER_MAC) / IP(src=fx.V4_PC, dst=fx.V4_TARGET) / TCP(sport=40000, dport=80, flags="PA")
+        / Raw(f"GET / HTTP/1.1\r\nHost: {fx.TARGET_NAME}\r\n\r\n".encode()),
+        Ether(src=PC_MAC, dst=ROUTER_MAC) / IPv6(src=fx.V6_GLOBAL, dst="2001:db8:99::53") / UDP(sport=5353, dport=53)
+        / Raw(b"\x12\x34" + fx.TARGET_NAME.encode()),
+        Ether(src=PC_MAC, dst=ROUTER_MAC) / IPv6(src=fx.V6_LL, dst="fe80::1") / ICMPv6EchoRequest(data=b"ping"),
+        Ether(src=ROUTER_MAC, dst=PC_MAC) / IP(src=fx.V4_TARGET, dst=fx.V4_PC) / UDP(sport=4500, dport=4500)
+        / Raw(b"\x00\x00\x00\x00" + ike),
+        Ether(src=ROUTER_MAC, dst=PC_MAC) / IP(src=fx.V4_PUBLIC, dst=fx.V4_PC) / UDP(sport=4500, dport=4500)
+        / Raw(b"\x01\x02\x03\x04\x00\x00\x00\x01" + fx.V4_PUBLIC.encode()),  # ESP-in-UDP
+    ]
+    big = IP(src=fx.V4_PC, dst=fx.V4_TARGET, flags=0) / UDP(sport=500, dport=500) / Raw(b"\x00" * 28 + b"x" * 2000)
+    pkts += [Ether(src=PC_MAC, dst=ROUTER_MAC) / f for f in fragment(big, fragsize=1000)]
+    return pkts
+
+
+def to_pcap(pkts, tmp_path, name="in.pcap") -> bytes:
+    path = tmp_path / name
+    wrpcap(str(path), pkts)
+    return path.read_bytes()
+
+
+def checksums_ok(pkt) -> list[str]:
+    """Names of layers whose checksum differs from scapy's own fresh computation."""
+    fragment_ = IP in pkt and (pkt[IP].flags.MF or pkt[IP].frag)
+    if fragment_:
+        layers = [IP]
+    elif ICMP in pkt:
+        layers = [IP, ICMP, IPerror]  # the quoted UDP header keeps the sender's checksum
+    else:
+        layers = [IP, UDP, TCP]
+    bad = []
+    for layer in layers:
+        if layer not in pkt:
+            continue
+        fresh = pkt.copy()
+        del fresh[layer].chksum
+        if type(pkt)(raw(fresh))[layer].chksum != pkt[layer].chksum:
+            bad.append(layer.__name__)
+    return bad
+
+
+def all_originals() -> list[str]:
+    return [fx.V4_PC, fx.V4_ROUTER, fx.V4_TARGET, fx.V4_PUBLIC, fx.V6_GLOBAL, fx.V6_LL, "2001:db8:99::53"]
+
+
+def test_pcap_redaction_rewrites_every_address_and_mac(tmp_path):
+    from scapy.utils import rdpcap
+
+    data = to_pcap(sample_packets(), tmp_path)
+    red = Redactor()
+    out, legend = pcap_redact.redact_pcap(data, red)
+    for addr in all_originals():
+        packed = ipaddress.ip_address(addr).packed
+        assert packed not in out, addr
+        assert addr.encode() not in out, addr
+    for mac in (PC_MAC, ROUTER_MAC):
+        assert bytes.fromhex(mac.replace(":", "")) not in out
+    assert fx.TARGET_NAME.encode() not in out
+    # the legend maps masks (never originals) to the stand-ins found in the pcap
+    assert legend and all(k.startswith("<") for k in legend)
+    assert set(legend) == {m for m in red.mapping.values()}
+    for mask, stand_in in legend.items():
+        if ":" in stand_in and "-v" not in mask:
+            continue
+        if "mac" not in mask:
+            assert ipaddress.ip_address(stand_in).packed in out
+
+    (tmp_path / "out.pcap").write_bytes(out)
+    pkts = rdpcap(str(tmp_path / "out.pcap"))
+    assert len(pkts) == len(sample_packets())
+    for p in pkts:
+        assert checksums_ok(p) == [], p.summary()
+    # the checker itself notices a wrong checksum
+    broken = pkts[0].copy()
+    broken[UDP].chksum ^= 0x0101
+    assert checksums_ok(broken) == ["UDP"]
+
+
+def test_stand_ins_follow_the_report_masks(tmp_path):
+    """The address the report calls <private-v4#1> is one fixed stand-in in the pcap."""
+    report = fx.sample_report()
+    red = Redactor.for_report(report)
+    shown = redact_report(report, red)
+    pc_mask = red.mapping[fx.V4_PC]
+    assert pc_mask in shown.dumps()
+    data = to_pcap(sample_packets()[:1], tmp_path)
+    out, legend = pcap_redact.redact_pcap(data, red)
+    assert legend[pc_mask] == str(pcap_redact.stand_in_v4("private-v4", int(pc_mask.split("#")[1][:-1])))
+    assert ipaddress.IPv4Address(legend[pc_mask]).packed in out
+    assert ipaddress.IPv4Address(legend[pc_mask]) in ipaddress.IPv4Network("198.18.0.0/15")
+
+
+def test_ike_keeps_spis_and_drops_nat_detection_hashes(tmp_path):
+    data = to_pcap(sample_packets()[:1], tmp_path)
+    out, _ = pcap_redact.redact_pcap(data, Redactor())
+    assert b"\x11" * 8 in out  # initiator SPI kept: the technician matches it with the gateway's log
+    assert NATD_SRC not in out and NATD_DST not in out
+
+
+def test_fragments_and_esp(tmp_path):
+    from scapy.utils import rdpcap
+
+    data = to_pcap(sample_packets(), tmp_path)
+    out, _ = pcap_redact.redact_pcap(data, Redactor())
+    (tmp_path / "o.pcap").write_bytes(out)
+    pkts = rdpcap(str(tmp_path / "o.pcap"))
+    frags = [p for p in pkts if IP in p and (p[IP].flags.MF or p[IP].frag)]
+    assert len(frags) >= 2
+    assert frags[0][IP].flags.MF and frags[0][UDP].chksum == 0  # cannot be recomputed from one fragment
+    assert set(bytes(frags[-1][IP].payload)) == {0}  # later fragments: no transport header, all blanked
+    esp = [p for p in pkts if UDP in p and p[UDP].sport == 4500 and bytes(p[UDP].payload)[:4] == b"\x01\x02\x03\x04"]
+    assert esp and bytes(esp[0][UDP].payload)[:8] == b"\x01\x02\x03\x04\x00\x00\x00\x01"
+    assert set(bytes(esp[0][UDP].payload)[8:]) == {0}
+
+
+def test_linux_cooked_capture(tmp_path):
+    pkts = [CookedLinux(pkttype=4, lladdrtype=1, lladdrlen=6, src=bytes.fromhex(PC_MAC.replace(":", "")) + b"\0\0",
+                        proto=0x0800) / IP(src=fx.V4_PC, dst=fx.V4_TARGET) / UDP(sport=500, dport=500) / Raw(b"x" * 40)]
+    data = to_pcap(pkts, tmp_path)
+    assert struct.unpack("<I", data[20:24])[0] == pcap_redact.LINKTYPE_LINUX_SLL
+    out, _ = pcap_redact.redact_pcap(data, Redactor())
+    assert ipaddress.ip_address(fx.V4_PC).packed not in out
+    assert bytes.fromhex(PC_MAC.replace(":", "")) not in out
+
+
+def test_unsupported_captures_are_refused():
+    with pytest.raises(pcap_redact.PcapError, match="pcapng"):
+        pcap_redact.redact_pcap(b"\x0a\x0d\x0d\x0a" + b"\0" * 40, Redactor())
+    with pytest.raises(pcap_redact.PcapError):
+        pcap_redact.redact_pcap(b"junk", Redactor())
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 147)  # a user link type
+    with pytest.raises(pcap_redact.PcapError, match="link type"):
+        pcap_redact.redact_pcap(header, Redactor())
+
+
+# --- capture filter ------------------------------------------------------------------------
+
+def test_bpf_filter_names_destinations_resolvers_and_quoted_icmp():
+    f = capture.bpf_filter(["192.0.2.10", "2001:db8:dc::10"], ["203.0.113.53", "192.0.2.10"])
+    assert "host 192.0.2.10" in f and "host 2001:db8:dc::10" in f
+    assert "(host 203.0.113.53 and port 53)" in f
+    assert f.count("port 53") == 1  # a resolver that is also a destination is already covered
+    assert "icmp[24:4] = 0xc000020a" in f
+    assert "ip6[72:4] = 0x20010db8" in f
+    assert capture.bpf_filter([], []) == "less 0"
+
+
+def test_bpf_filter_compiles_with_tcpdump():
+    import shutil
+    import subprocess
+
+    if not shutil.which("tcpdump"):
+        pytest.skip("tcpdump not installed")
+    f = capture.bpf_filter(["192.0.2.10", "2001:db8:dc::10"], ["203.0.113.53"])
+    # -d only compiles and prints the program; nothing is captured (no interface is opened for
+    # a dead "-y EN10MB" link with -r /dev/null)
+    p = subprocess.run(["tcpdump", "-d", "-y", "EN10MB", "-r", "/dev/null", f], capture_output=True, text=True)
+    if "syntax error" in p.stderr:
+        pytest.fail(p.stderr)
+
+
+def test_hosts_of_settings():
+    assert capture.hosts_of(["gw.example.jp"], ["192.0.2.20"], ["http://web.test/x", "tcp://[2001:db8::1]:443"]) == [
+        "gw.example.jp", "192.0.2.20", "web.test", "2001:db8::1"]
+
+
+def test_choose_tool_order():
+    assert capture.choose_tool(lambda t: "/usr/bin/" + t, "linux") == "tcpdump"
+    assert capture.choose_tool(lambda t: "/x/dumpcap" if t == "dumpcap" else None, "linux") == "dumpcap"
+    assert capture.choose_tool(lambda t: "C:/dumpcap.exe", "win32") == "dumpcap"
+
+
+def test_capture_without_privileges_says_why():
+    c = capture.Capture(["192.0.2.10"], [], privileged=False, raw_reason="raw sockets need root or CAP_NET_RAW")
+    c.start()
+    r = c.stop()
+    assert r.pcap is None and "administrator/root" in r.note and "CAP_NET_RAW" in r.note
+
+
+# --- the bundle ------------------------------------------------------------------------------
+
+def _files(redact: bool, pcap: bytes | None = None):
+    cap = CaptureResult(pcap, "tcpdump", capture.bpf_filter([fx.V4_TARGET], [fx.V4_ROUTER]), "", [fx.V4_TARGET]) \
+        if pcap is not None else None
+    log = f"  0.001s start  ike\n  1.002s end    ike: ok after 1.001 s - answered from {fx.V4_TARGET}\n"
+    return bundle.build_files(fx.sample_report(), "ja", redact=redact, log_text=log, capture=cap)
+
+
+def test_bundle_layout_is_fixed_and_deterministic(tmp_path):
+    pcap = to_pcap(sample_packets(), tmp_path)
+    a = bundle.zip_bytes(_files(True, pcap))
+    b = bundle.zip_bytes(_files(True, pcap))
+    assert a == b
+    zf = zipfile.ZipFile(io.BytesIO(a))
+    names = zf.namelist()
+    assert names == sorted(names) == sorted(bundle.NAMES)
+    for info in zf.infolist():
+        assert info.date_time == bundle.ZIP_DATE
+        assert info.external_attr >> 16 == 0o100644
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+    manifest = json.loads(zf.read(bundle.MANIFEST))
+    assert manifest["redacted"] is True and manifest["capture"]["packets"] == len(sample_packets())
+    assert [f["name"] for f in manifest["files"]] == sorted(n for n in bundle.NAMES if n != bundle.MANIFEST)
+    summary = zf.read(bundle.SUMMARY_JA).decode("utf-8")
+    assert summary.startswith("\ufeff") and "\r\n" in summary and "判定" in summary
+    result = json.loads(zf.read(bundle.RESULT_JSON))
+    assert result["redacted"] is True
+
+
+def test_without_capture_there_is_no_pcap():
+    files = _files(False)
+    assert bundle.CAPTURE_PCAP not in files
+    assert json.loads(files[bundle.MANIFEST])["capture"] == {"requested": False}
+
+
+def test_redacted_bundle_leaks_nothing_planted(tmp_path):
+    files = _files(True, to_pcap(sample_packets(), tmp_path))
+    blob = b"\n".join(files.values())
+    for planted in fx.PLANTED:
+        assert planted.encode() not in blob, planted
+        assert planted.lower().encode() not in blob.lower(), planted
+    for addr in all_originals():
+        assert ipaddress.ip_address(addr).packed not in files[bundle.CAPTURE_PCAP]
+
+
+def test_unredacted_bundle_keeps_the_report_as_is(tmp_path):
+    pcap = to_pcap(sample_packets(), tmp_path)
+    files = _files(False, pcap)
+    assert fx.V4_PC.encode() in files[bundle.RESULT_JSON]
+    assert files[bundle.CAPTURE_PCAP] == pcap
+
+
+def test_bundle_path_checks(tmp_path):
+    from clinicnet.agent.config import UsageError
+
+    with pytest.raises(UsageError, match="directory"):
+        bundle.check_path(str(tmp_path))
+    with pytest.raises(UsageError, match="does not exist"):
+        bundle.check_path(str(tmp_path / "nope" / "b.zip"))
+    bundle.write(str(tmp_path / "b.zip"), bundle.zip_bytes(_files(False)))
+    assert zipfile.ZipFile(tmp_path / "b.zip").testzip() is None
+
+
+def test_capture_needs_bundle_on_the_command_line():
+    import subprocess
+    import sys
+
+    # loopback-only settings, so that even a broken check could not reach outside the machine
+    p = subprocess.run([sys.executable, "-m", "clinicnet", "diagnose", "--capture", "--quiet", "--timeout", "1",
+                        "--internet-check", "tcp://127.0.0.1:9", "--dns-name", "localhost"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "--capture needs --bundle" in p.stderr
