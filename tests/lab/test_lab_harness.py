@@ -347,6 +347,15 @@ def test_teardown_when_body_raises() -> None:
 
 
 @pytest.mark.lab
+def test_failed_build_cleans_up_and_explains() -> None:
+    lab = Lab(LabOptions(blocks=("no such nft expression",)))
+    names = [lab.ns(r) for r in lab.roles()]
+    with pytest.raises(Exception, match="no such nft expression|syntax error"):
+        lab.build()
+    assert _gone(names) and not lab.is_up
+
+
+@pytest.mark.lab
 def test_cleanups_run_in_reverse_before_processes_stop(make_lab: LabFactory) -> None:
     lab = make_lab()
     order: list[str] = []
