@@ -241,7 +241,7 @@ class BundleRun:
         if self._capture is not None:
             self._capture.start()
             what = self._capture.tool or "none"
-            self.observer.note(f"capture: {what}; filter: {self._capture.filter}"
+            self.observer.note(f"capture: {what}; filter: {self._capture.filter_text}"
                                + (f"; {self._capture.note}" if self._capture.note else ""))
         return self
 

@@ -43,6 +43,7 @@ _LINGER_S = 0.3
 class CaptureResult:
     pcap: bytes | None
     tool: str = ""
+    #: the capture filter, addresses spelled out (never hex words: those escape redaction)
     filter: str = ""
     note: str = ""
     #: destinations the filter names (for the manifest; redacted there when asked)
@@ -85,19 +86,28 @@ def _v6_words(addr: str) -> list[str]:
     return [f"0x{packed[i:i + 4].hex()}" for i in range(0, 16, 4)]
 
 
-def bpf_filter(destinations: Sequence[str], resolvers: Sequence[str]) -> str:
-    """A BPF filter for the probe traffic alone (tcpdump/dumpcap/libpcap syntax)."""
+def bpf_filter(destinations: Sequence[str], resolvers: Sequence[str], *, readable: bool = False) -> str:
+    """A BPF filter for the probe traffic alone (tcpdump/dumpcap/libpcap syntax).
+
+    ``readable`` spells the quoted-packet matches as addresses instead of hex
+    words: that form goes into the manifest and the log, where the redactor can
+    find and mask the addresses (it cannot recognise ``0xc000020a``).
+    """
     parts = [f"host {a}" for a in destinations]
     parts += [f"(host {r} and port 53)" for r in resolvers if r not in destinations]
     v4 = [a for a in destinations if ":" not in a]
     v6 = [a for a in destinations if ":" in a]
     if v4:
         # ICMP errors quoting a packet to a destination: inner IPv4 destination at icmp[24]
-        inner = " or ".join(f"icmp[24:4] = 0x{ipaddress.IPv4Address(a).packed.hex()}" for a in v4)
+        inner = " or ".join(
+            f"icmp[24:4] = {a}" if readable else f"icmp[24:4] = 0x{ipaddress.IPv4Address(a).packed.hex()}"
+            for a in v4
+        )
         parts.append(f"(icmp and (icmp[0] = 3 or icmp[0] = 11 or icmp[0] = 12) and ({inner}))")
     if v6:
         # ICMPv6 errors (types 1-4) directly after the IPv6 header; inner destination at 72
         inner = " or ".join(
+            f"ip6[72:16] = {a}" if readable else
             "(" + " and ".join(f"ip6[{72 + 4 * i}:4] = {w}" for i, w in enumerate(_v6_words(a))) + ")"
             for a in v6
         )
@@ -152,6 +162,8 @@ class Capture:
         self.destinations = list(destinations)
         self.resolvers = list(resolvers)
         self.filter = bpf_filter(self.destinations, self.resolvers)
+        #: the same filter with addresses spelled out, for the manifest and the log
+        self.filter_text = bpf_filter(self.destinations, self.resolvers, readable=True)
         self.privileged = privileged
         self.raw_reason = raw_reason
         self.tool = ""
@@ -220,7 +232,7 @@ class Capture:
         time.sleep(0.5)  # AsyncSniffer has no "ready" signal; its socket opens in the thread
 
     def stop(self) -> CaptureResult:
-        result = CaptureResult(None, self.tool, self.filter, self.note, list(self.destinations))
+        result = CaptureResult(None, self.tool, self.filter_text, self.note, list(self.destinations))
         if self.note or not self.tool:
             return result
         time.sleep(_LINGER_S)

@@ -201,6 +201,8 @@ def test_bpf_filter_names_destinations_resolvers_and_quoted_icmp():
     assert "icmp[24:4] = 0xc000020a" in f
     assert "ip6[72:4] = 0x20010db8" in f
     assert capture.bpf_filter([], []) == "less 0"
+    readable = capture.bpf_filter(["192.0.2.10", "2001:db8:dc::10"], [], readable=True)
+    assert "0x" not in readable and "icmp[24:4] = 192.0.2.10" in readable and "ip6[72:16] = 2001:db8:dc::10" in readable
 
 
 def test_bpf_filter_compiles_with_tcpdump():
