@@ -146,6 +146,8 @@ class _Attempt:
     retries: list[str] = field(default_factory=list)
     used_cookie: bytes | None = None
     ke_retried: bool = False
+    #: the last IKE answer that was followed by a retry (COOKIE, INVALID_KE)
+    last_answer: ParsedReply | None = None
     ignored: list[str] = field(default_factory=list)
     ignored_total: int = 0
     malformed: int = 0
@@ -485,8 +487,9 @@ class _Engine:
             return
         if a.rtt_ms is None:
             a.rtt_ms = round((now - a.last_send) * 1000, 3)
+        a.last_answer = reply
         assert a.local is not None and a.request is not None
-        if isinstance(a.request, ikev2.SaInitRequest):
+        if isinstance(a.request, ikev2.SaInitRequest) and self._may_retry(a):
             if reply.kind is ReplyKind.INVALID_KE and reply.invalid_ke_group is not None:
                 group = reply.invalid_ke_group
                 if not a.ke_retried and group in dh.SUPPORTED_GROUPS:
@@ -510,7 +513,28 @@ class _Engine:
                     return
         self._answered(a, reply)
 
-    def _answered(self, a: _Attempt, reply: ParsedReply) -> None:
+    def _may_retry(self, a: _Attempt) -> bool:
+        """Whether an INVALID_KE or COOKIE answer is worth a second request.
+
+        Both answers are stateless on the gateway and already prove the two-way
+        path; a retry creates a half-open SA there. Only the primary attempt
+        (IKEv2, UDP 500, ephemeral port) retries, to get the full response with
+        NAT detection, unless it has no answer yet: then the others may be the
+        only way to get one (UDP 500 filtered, say).
+        """
+        if a.version == 2 and a.port == IKE_PORT and not a.fixed_sport:
+            return True
+        primary = next(
+            (
+                b
+                for b in self.attempts
+                if b.target == a.target and b.version == 2 and b.port == IKE_PORT and not b.fixed_sport
+            ),
+            None,
+        )
+        return primary is None or primary.rtt_ms is None
+
+    def _answered(self, a: _Attempt, reply: ParsedReply, suffix: str = "") -> None:
         nat: NatDetection | None = None
         natd: dict[str, Any] | None = None
         if reply.kind is ReplyKind.IKEV2_SA_INIT and a.local is not None:
@@ -527,6 +551,7 @@ class _Engine:
         detail = reply.detail
         if a.retries:
             detail += " (after " + "; ".join(a.retries) + ")"
+        detail += suffix
         self._finish(
             a,
             reply.kind.value,
@@ -548,7 +573,11 @@ class _Engine:
             a.ignored.append(text)
 
     def _expire(self, a: _Attempt) -> None:
-        if a.malformed:
+        if a.last_answer is not None:
+            # the gateway did answer (COOKIE or INVALID_KE); only the retry went unanswered,
+            # typically its per-address limit of half-open SAs
+            self._answered(a, a.last_answer, suffix="; the retry got no answer (gateway rate limit?)")
+        elif a.malformed:
             self._finish(a, "malformed", f"{a.malformed} datagram(s) came back, none a valid IKE answer")
         elif a.sent:
             self._finish(a, "timeout", f"no answer to {a.sent} transmission(s)")
@@ -690,6 +719,9 @@ def _target_values(
         "vendor_ids": [v.to_json() for v in vids.values()],
         "rtt_ms": min(rtts) if rtts else None,
         "ike_versions": sorted({a.ike_version for a in attempts if a.answered}),
+        # full responses leave a half-open SA on the gateway until it times out (strongSwan:
+        # 30 s); gateways limit them per address, so re-runs within that time can be refused
+        "half_open_created": sum(a.outcome in ("response", "ikev1_response") for a in attempts),
         "notes": notes,
     }
 

@@ -112,7 +112,13 @@ class Charon:
 
 
 def strongswan_conf(
-    workdir: Path, *, cookie_threshold: int, cookie_threshold_ip: int, send_vendor_id: bool, libipsec: bool
+    workdir: Path,
+    *,
+    cookie_threshold: int,
+    cookie_threshold_ip: int,
+    block_threshold: int = 1_000_000,
+    send_vendor_id: bool,
+    libipsec: bool,
 ) -> str:
     plugins = _PLUGINS + (" kernel-libipsec" if libipsec else "")
     return f"""\
@@ -126,7 +132,7 @@ charon {{
     # (cookie_threshold_ip 3, block_threshold 5): off unless a test asks for it
     cookie_threshold = {cookie_threshold}
     cookie_threshold_ip = {cookie_threshold_ip}
-    block_threshold = 1000000
+    block_threshold = {block_threshold}
     init_limit_half_open = 0
     half_open_timeout = 10
     install_routes = no
@@ -218,6 +224,7 @@ def start_charon(
     ikev1_proposals: str = IKEV1_PROPOSALS,
     cookie_threshold: int = 1_000_000,
     cookie_threshold_ip: int = 1_000_000,
+    block_threshold: int = 1_000_000,
     send_vendor_id: bool = True,
     libipsec: bool = False,
     extra_addresses: tuple[str, ...] = (),
@@ -235,6 +242,7 @@ def start_charon(
             workdir,
             cookie_threshold=cookie_threshold,
             cookie_threshold_ip=cookie_threshold_ip,
+            block_threshold=block_threshold,
             send_vendor_id=send_vendor_id,
             libipsec=libipsec,
         )
