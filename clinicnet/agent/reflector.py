@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import ipaddress
 import json
 import os
@@ -577,7 +578,12 @@ def run(args: argparse.Namespace) -> int:
                              "root or CAP_NET_BIND_SERVICE and CAP_NET_RAW (or use --ports/--no-esp)")
         return 1
     except OSError as exc:
-        log("error", message=f"cannot bind: {exc.strerror or exc}")
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = ("; an IKE daemon that binds the wildcard address (strongSwan's charon does) holds the "
+                    "port on every address: use other --ports and an nftables DNAT from 500/4500 "
+                    "(packaging/REFLECTOR.md)")
+        log("error", message=f"cannot bind: {exc.strerror or exc}{hint}")
         return 1
     try:
         drop_privileges(args.user, log)
