@@ -73,8 +73,8 @@ class Limits:
 
     per_source_rate: float = reflector_cli.DEFAULT_RATE  # tokens per second
     per_source_burst: float = reflector_cli.DEFAULT_BURST
-    global_rate: float = 20000.0
-    global_burst: float = 40000.0
+    global_rate: float = reflector_cli.DEFAULT_GLOBAL_RATE
+    global_burst: float = 2 * reflector_cli.DEFAULT_GLOBAL_RATE
     max_sources: int = reflector_cli.DEFAULT_MAX_SOURCES
     #: seconds after which an idle source is forgotten (its bucket would be full again anyway)
     window_s: float = 10.0
@@ -561,8 +561,8 @@ def run(args: argparse.Namespace) -> int:
             ipaddress.ip_address(a)
         except ValueError:
             raise ReflectorUsageError(f"--bind needs an IP address, not {a!r}") from None
-    if args.rate <= 0 or args.burst < 1 or args.max_sources < 1:
-        raise ReflectorUsageError("--rate, --burst and --max-sources must be positive")
+    if args.rate <= 0 or args.burst < 1 or args.max_sources < 1 or args.global_rate <= 0:
+        raise ReflectorUsageError("--rate, --burst, --global-rate and --max-sources must be positive")
     stream: IO[str] | None = None
     if args.log:
         try:
@@ -570,7 +570,8 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ReflectorUsageError(f"cannot open log file {args.log}: {exc.strerror or exc}") from None
     log = JsonLog(stream, verbose=args.verbose)
-    limits = Limits(per_source_rate=args.rate, per_source_burst=args.burst, max_sources=args.max_sources)
+    limits = Limits(per_source_rate=args.rate, per_source_burst=args.burst, max_sources=args.max_sources,
+                    global_rate=args.global_rate, global_burst=2 * args.global_rate)
     try:
         endpoints = bind_all(addresses, ports, not args.no_esp, log)
     except PermissionError as exc:
@@ -596,7 +597,7 @@ def run(args: argparse.Namespace) -> int:
     server = Reflector(endpoints, core)
     server.install_signals()
     log("start", version=wire.VERSION, bound=[ep.describe() for ep in endpoints], pid=os.getpid(),
-        limits={"rate": limits.per_source_rate, "burst": limits.per_source_burst,
+        limits={"rate": limits.per_source_rate, "burst": limits.per_source_burst, "global_rate": limits.global_rate,
                 "max_sources": limits.max_sources, "window_s": limits.window_s})
     try:
         server.serve()

@@ -10,6 +10,7 @@ DEFAULT_USER = "nobody"
 DEFAULT_RATE = 128.0
 DEFAULT_BURST = 256.0
 DEFAULT_MAX_SOURCES = 4096
+DEFAULT_GLOBAL_RATE = 20000.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="probes per second per source address (token bucket refill, default 128)")
     p.add_argument("--burst", type=float, default=DEFAULT_BURST, metavar="N",
                    help="token bucket size per source address (default 256)")
+    p.add_argument("--global-rate", type=float, default=DEFAULT_GLOBAL_RATE, metavar="N",
+                   help="probes per second for all sources together (bucket of twice that; default 20000)")
     p.add_argument("--max-sources", type=int, default=DEFAULT_MAX_SOURCES, metavar="N",
                    help="source addresses tracked at once; the least recently seen are forgotten (default 4096)")
     p.add_argument("--log", metavar="FILE", help="append JSON-lines logs here instead of stderr")
