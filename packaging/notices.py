@@ -43,9 +43,16 @@ def bootloader_section() -> str | None:
     return head + "\n" + (texts[0].rstrip() if texts else "(COPYING.txt not found)")
 
 
-def distributions(with_extra: list[str]) -> list[str]:
+#: dependencies of our dependencies that the executable leaves out (see clinicnet.spec)
+NOT_BUNDLED = ("pygments",)
+
+
+def distributions(with_extra: list[str], *, frozen: bool = False) -> list[str]:
     """clinicnet's run-time closure plus optional bundled packages (e.g. scapy)."""
-    return licenses.runtime_distributions(("clinicnet", *with_extra))
+    dists = licenses.runtime_distributions(("clinicnet", *with_extra))
+    if frozen:
+        dists = [d for d in dists if licenses.canonical(d) not in NOT_BUNDLED]
+    return dists
 
 
 def generate(*, frozen: bool, with_extra: list[str]) -> str:
@@ -54,7 +61,7 @@ def generate(*, frozen: bool, with_extra: list[str]) -> str:
         boot = bootloader_section()
         if boot:
             extra.append(boot)
-    return licenses.notices(distributions(with_extra), include_python=frozen, extra_sections=extra)
+    return licenses.notices(distributions(with_extra, frozen=frozen), include_python=frozen, extra_sections=extra)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(text)
     else:
         Path(args.output).write_text(text, encoding="utf-8", newline="\n")
-        names = ", ".join(distributions(args.with_extra)[1:])
+        names = ", ".join(distributions(args.with_extra, frozen=args.frozen)[1:])
         print(f"notices.py: wrote {args.output} ({names})", file=sys.stderr)
     return 0
 
