@@ -18,6 +18,7 @@ import os
 import selectors
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,9 @@ EXT_ERR = struct.Struct("=IBBBBII")
 
 #: IPv4 + UDP header: sizes in probes are IP datagram sizes, payload = size - this
 UDP_OVERHEAD = 28
-IS_LINUX = hasattr(socket, "SO_BINDTODEVICE") and os.name == "posix"
+IS_LINUX = sys.platform.startswith("linux")
+#: non-blocking receive flag; 0 where it does not exist (the sockets are non-blocking anyway)
+DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 SKIP_NO_REFLECTOR = "no reflector given (--reflector HOST): this needs a clinicnet reflector"
 
@@ -161,7 +164,7 @@ def read_errqueue(sock: socket.socket, limit: int = 16) -> list[IcmpError]:
         return out
     for _ in range(limit):
         try:
-            _data, anc, _flags, _addr = sock.recvmsg(512, 512, MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            _data, anc, _flags, _addr = sock.recvmsg(512, 512, MSG_ERRQUEUE | DONTWAIT)
         except (BlockingIOError, InterruptedError):
             break
         except OSError:
@@ -306,8 +309,12 @@ def _drain(sock: socket.socket, pendings: list[Pending], stats: ExchangeStats, r
             if not p.answered:
                 p.icmp.extend(errs)
     for _ in range(64):
+        anc: list[tuple[int, int, bytes]] = []
         try:
-            data, anc, _flags, _addr = sock.recvmsg(65535, 256, socket.MSG_DONTWAIT)
+            if hasattr(sock, "recvmsg"):
+                data, anc, _flags, _addr = sock.recvmsg(65535, 256, DONTWAIT)
+            else:  # Windows: no ancillary data (no fragment size), plain datagrams
+                data = sock.recv(65535)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:

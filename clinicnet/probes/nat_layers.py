@@ -114,7 +114,7 @@ def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
                 p.icmp.extend(R.read_errqueue(p.sock))
                 for _ in range(8):
                     try:
-                        data = p.sock.recv(65535, socket.MSG_DONTWAIT)
+                        data = p.sock.recv(65535, R.DONTWAIT)
                     except (BlockingIOError, InterruptedError):
                         break
                     except OSError:
@@ -319,7 +319,10 @@ def probe(ctx: ProbeContext) -> ProbeResult:
 
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="nat-layers") as pool:
         trace_f = None
-        if dest_host is not None:
+        if dest_host is not None and not R.IS_LINUX:
+            values["trace"] = {"destination": dest_host, "hops": [],
+                               "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
+        elif dest_host is not None:
             res = R.resolve(dest_host, ctx)
             if res.address is not None:
                 trace_f = pool.submit(trace, res.address, ctx, max(0.0, until - time.monotonic()))
