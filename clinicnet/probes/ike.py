@@ -14,6 +14,9 @@ but eats UDP 500 is exactly what must be found. Every target gets:
   half-open SA on the gateway and strongSwan's defaults answer the 4th half-open
   SA per address with COOKIE and silently drop the 6th: a probe that floods its
   target would measure its own rate limit and call it a blocked network.
+  For the same reason only the primary attempt (IKEv2, UDP 500, ephemeral
+  port) answers INVALID_KE or COOKIE with a second request; for the others the
+  stateless error reply already proves the two-way path.
 
 Sockets are plain connected UDP sockets (no raw sockets, no privileges), so
 ICMP errors reach us; on Linux ``IP_RECVERR`` says which ICMP and from whom
