@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
+import os
 import struct
 import zipfile
 
@@ -16,7 +17,12 @@ from clinicnet.reports.redact import Redactor
 from clinicnet.reports.redact import redact as redact_report
 from tests.reports import factories as fx
 
-scapy_all = pytest.importorskip("scapy.all", reason="scapy crafts and checks the test packets")
+try:  # scapy crafts and checks the test packets (an independent implementation of the formats)
+    import scapy.all  # noqa: F401
+except ImportError:
+    if os.environ.get("CLINICNET_LAB_REQUIRED") == "1":  # CI: a missing install step must show
+        raise
+    pytest.skip("scapy is not installed (pip install scapy)", allow_module_level=True)
 from scapy.all import (  # noqa: E402
     ICMP,
     IP,
