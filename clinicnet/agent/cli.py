@@ -333,15 +333,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(licenses_text())
         return 0
-    if args.command is None:
+    bare = args.command is None
+    if bare:
         # Double-click / bare run: a full diagnosis with defaults.
         args = parser.parse_args(["diagnose", *(argv or sys.argv[1:])])
     from clinicnet.agent.config import UsageError
 
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
     except UsageError as exc:
-        return _fail(str(exc))
+        code = _fail(str(exc))
     except KeyboardInterrupt:
         print("clinicnet: interrupted", file=sys.stderr)
         return 130
+    if bare:
+        _hold_window()
+    return code
+
+
+def _hold_window() -> None:
+    """Keep a double-clicked console window open until the reader has seen the verdict."""
+    from clinicnet import system
+
+    if system.owns_console():
+        try:
+            input("\nEnter キーを押すと閉じます / Press Enter to close ")
+        except (EOFError, KeyboardInterrupt):
+            pass

@@ -57,3 +57,13 @@ def ui_language() -> str:
 def raw_sockets_available() -> tuple[bool, str]:
     """Whether raw IP sockets can be opened, and if not, why (for skip reasons)."""
     return _impl.raw_sockets_available()
+
+
+def owns_console() -> bool:
+    """True when this process is alone on a console window that was opened for it.
+
+    That is how a double-clicked .exe runs on Windows: the window closes the
+    moment the program exits, taking the verdict with it, so the CLI waits for
+    Enter. From a terminal (or anywhere on Linux) the answer is False.
+    """
+    return _impl.owns_console()

@@ -180,3 +180,7 @@ def raw_sockets_available() -> tuple[bool, str]:
         return False, f"raw sockets unavailable: {exc.strerror or exc}"
     s.close()
     return True, "raw sockets available"
+
+
+def owns_console() -> bool:
+    return False  # a terminal outlives the program here

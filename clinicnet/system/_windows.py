@@ -442,6 +442,20 @@ def ui_language() -> str:
         return lang_from_locale_name(os.environ.get("LANG"))
 
 
+def console_is_ours(process_count: int) -> bool:
+    """A console with one attached process (us) was created for us: Explorer started us."""
+    return process_count == 1
+
+
+def owns_console() -> bool:
+    try:
+        ids = (ctypes.c_uint32 * 4)()
+        count = int(ctypes.windll.kernel32.GetConsoleProcessList(ids, 4))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return False
+    return console_is_ours(count)
+
+
 def _npcap_service_present() -> bool | None:
     try:
         import winreg

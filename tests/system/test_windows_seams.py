@@ -293,3 +293,12 @@ def test_privileges_limited_lists_probes_skipped_for_rights_or_npcap():
         assert ("Run as administrator" in f.evidence["raw_sockets"]) is (not admin)
         assert ("npcap.com" in f.evidence["raw_sockets"]) is (not npcap_ok)
     assert run(True, True) is None
+
+
+def test_double_clicked_console_is_held_open():
+    assert _windows.console_is_ours(1)  # Explorer made the window for us alone
+    assert not _windows.console_is_ours(2)  # started from cmd.exe / PowerShell
+    assert not _windows.owns_console()  # no kernel32 here
+    from clinicnet import system
+
+    assert system.owns_console() is False  # Linux: the terminal outlives us
