@@ -79,7 +79,15 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> dict[str, Any]:
             break
         else:
             hops.append({"ttl": ttl, "address": None, "kind": "silent"})
+    # Hops past the first public one were not waited for (see _exchange_until_each_heard).
+    first_public = next((i for i, h in enumerate(hops) if h["kind"] == "public"), None)
+    if first_public is not None and reached_at is None:
+        hops = hops[: first_public + 1]
     return {"destination": address, "hops": hops, "reached_at": reached_at}
+
+
+def _public_hop(p: R.Pending) -> bool:
+    return any(e.time_exceeded and e.offender and R.address_kind(e.offender) == "public" for e in p.icmp)
 
 
 def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
@@ -100,6 +108,11 @@ def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
                 break
             reached = [p for p in pend if p.reply is not None]
             if reached and all(p.icmp or p.reply is not None for p in pend[: pend.index(reached[0])]):
+                break
+            # NATs sit before the first public hop: once that hop and every hop below
+            # it have been heard, later hops cannot change the count, so stop waiting.
+            public = next((i for i, p in enumerate(pend) if _public_hop(p)), None)
+            if public is not None and all(p.icmp or p.reply is not None for p in pend[:public]):
                 break
             now = time.monotonic()
             if now >= resend_at:
@@ -162,16 +175,41 @@ def upnp_query(gateway: str, until: float) -> dict[str, Any]:
         deadline = min(until, time.monotonic() + 1.2)
         sends = [(gateway, 0.0), (upnp.SSDP_ADDR, 0.0), (gateway, 0.4)]
         start = time.monotonic()
+        # The unicast M-SEARCH goes out on a connected socket so that a gateway without
+        # UPnP, which answers ICMP port-unreachable, ends the wait at once.
+        uni = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        uni.setblocking(False)
+        with contextlib.suppress(OSError):
+            uni.connect((gateway, upnp.SSDP_PORT))
+        import select
+
         while time.monotonic() < deadline and found is None:
             now = time.monotonic()
             while sends and now - start >= sends[0][1]:
                 dest, _ = sends.pop(0)
                 with contextlib.suppress(OSError):
-                    s.sendto(upnp.msearch(dest), (dest, upnp.SSDP_PORT))
-            import select
-
-            r, _, _ = select.select([s], [], [], max(0.0, min(deadline, start + 0.4) - now) or 0.05)
+                    if dest == gateway:
+                        uni.send(upnp.msearch(dest))
+                    else:
+                        s.sendto(upnp.msearch(dest), (dest, upnp.SSDP_PORT))
+            r, _, _ = select.select([s, uni], [], [], max(0.0, min(deadline, start + 0.4) - now) or 0.05)
             if not r:
+                continue
+            if uni in r:
+                try:
+                    data = uni.recv(upnp.MAX_SSDP + 1)
+                except ConnectionRefusedError:
+                    out["state"] = "closed"
+                    break
+                except OSError:
+                    data = b""
+                resp = upnp.parse_ssdp(data) if data else None
+                if resp is not None:
+                    found = resp
+                    break
+                if data:
+                    out["malformed_ssdp"] = out.get("malformed_ssdp", 0) + 1
+            if s not in r:
                 continue
             for _ in range(16):
                 try:
@@ -191,6 +229,8 @@ def upnp_query(gateway: str, until: float) -> dict[str, Any]:
                 break
     finally:
         s.close()
+        with contextlib.suppress(NameError):
+            uni.close()
     if ignored:
         out["ignored_other_hosts"] = ignored
     if found is None:
