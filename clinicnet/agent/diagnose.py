@@ -51,7 +51,10 @@ def host_info() -> dict[str, str]:
 
 
 def context(s: Settings) -> ProbeContext:
+    raw, raw_reason = system.raw_sockets_available()
     return ProbeContext(
+        raw_sockets=raw,
+        raw_sockets_reason=raw_reason,
         targets=s.targets,
         reflectors=s.reflectors,
         internet_checks=s.internet_checks,

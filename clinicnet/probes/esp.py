@@ -73,7 +73,7 @@ def measure(host: str, ctx: ProbeContext) -> dict[str, Any]:
             _esp_pending(udp, addr, NATT_PORT, in_udp=True),
         ]
         raw_p: R.Pending | None = None
-        if ctx.privileged:
+        if ctx.privileged and ctx.raw_sockets:
             try:
                 raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, R.IPPROTO_ESP)
                 raw.setblocking(False)
@@ -118,6 +118,14 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     }
     if not ctx.privileged:
         return sw.result(Status.SKIPPED, NO_PRIVILEGES, values)
+    if not ctx.raw_sockets:
+        # Windows: an administrator without Npcap cannot send or receive raw ESP.
+        return sw.result(
+            Status.SKIPPED,
+            f"plain ESP (IP protocol 50) needs raw-socket privileges: {ctx.raw_sockets_reason}; "
+            "ESP-in-UDP on 4500 was still measured",
+            values,
+        )
     if not alive:
         return sw.result(Status.ERROR, "the reflector did not answer at all: ESP cannot be judged", values)
     measured = [e for e in alive if e["esp"]["state"] not in ("error", "skipped")]

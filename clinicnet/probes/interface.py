@@ -33,6 +33,10 @@ class ProbeContext:
     vpn_processes: tuple[str, ...] = ()
     timeout: float = 5.0
     privileged: bool = False
+    #: raw IP sockets usable (root/CAP_NET_RAW on Linux; administrator *and* Npcap on
+    #: Windows), and why not when they are not: the ESP probe needs them
+    raw_sockets: bool = False
+    raw_sockets_reason: str = ""
     #: absolute ``time.monotonic()`` value by which the probe must have returned
     deadline: float = field(default_factory=lambda: time.monotonic() + 5.0)
 
