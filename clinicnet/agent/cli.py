@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
     i.add_argument("--json", action="store_true", help="print the probe result as JSON")
     i.add_argument("--lang", choices=("ja", "en"), default=None)
+    i.add_argument("--ikev1-always", action="store_true",
+                   help="send IKEv1 Main Mode too even when IKEv2 answers (default: only when it does not, "
+                        "to leave fewer half-open SAs on the gateway)")
 
     f = sub.add_parser("findings", help="list every finding id the report can contain")
     f.add_argument("--json", action="store_true")
@@ -241,21 +244,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_ike(args: argparse.Namespace) -> int:
     import json
-    import time
 
     from clinicnet import system
     from clinicnet.agent.config import MAX_TIMEOUT, UsageError, valid_host
     from clinicnet.probes import ike
-    from clinicnet.probes.interface import ProbeContext
 
     if not valid_host(args.host):
         raise UsageError(f"not a host name or IP address: {args.host!r}")
     if not 0 < args.timeout <= MAX_TIMEOUT:
         raise UsageError(f"timeout must be between 0 and {MAX_TIMEOUT:g} seconds")
     _precheck_targets([args.host])
-    ctx = ProbeContext(targets=(args.host,), timeout=args.timeout, privileged=system.is_admin(),
-                       deadline=time.monotonic() + args.timeout)
-    result = ike.probe(ctx)
+    result = ike.quick_check(args.host, timeout=args.timeout, privileged=system.is_admin(),
+                             ikev1_always=args.ikev1_always)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
