@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 import time
 import zipfile
 from collections.abc import Mapping
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from clinicnet import SCHEMA, __version__
+from clinicnet.agent import output
 from clinicnet.agent.capture import Capture, CaptureResult
-from clinicnet.agent.config import Settings, UsageError
+from clinicnet.agent.config import Settings
 from clinicnet.model import ProbeResult
 from clinicnet.probes.interface import ProbeSpec
 from clinicnet.reports.report import Report
@@ -195,29 +193,6 @@ def zip_bytes(files: Mapping[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def check_path(path: str) -> Path:
-    """Refuse before probing what could not be written after it (a usage error, exit 2)."""
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{path} is a directory; give a file name such as clinicnet-support.zip")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"cannot write {path}: folder {parent} does not exist")
-    return target
-
-
-def write(path: str, data: bytes) -> None:
-    target = check_path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", suffix=".zip", dir=parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 class BundleRun:
     """Everything ``diagnose --bundle`` adds around one diagnosis.
 
@@ -227,7 +202,7 @@ class BundleRun:
     """
 
     def __init__(self, path: str, settings: Settings, *, capture: bool, observer: Any = None) -> None:
-        check_path(path)
+        output.check_path(path)
         self.path = path
         self.observer = ProbeLog(observer)
         self._capture: Capture | None = None
@@ -259,5 +234,5 @@ class BundleRun:
     def write(self, report: Report, lang: str, *, redact: bool) -> str:
         files = build_files(report, lang, redact=redact, log_text=self.observer.text(report),
                             capture=self._result if self._capture is not None else None)
-        write(self.path, zip_bytes(files))
+        output.write_bytes(self.path, zip_bytes(files))
         return self.path

@@ -30,25 +30,37 @@ def render(report: Report, fmt: str, lang: str, *, color: bool = False) -> str:
     raise ValueError(fmt)
 
 
-def write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` (``-`` = stdout) via a temp file and rename."""
-    if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
+def check_path(path: str) -> Path:
+    """Refuse before probing what could not be written after it (a usage error, exit 2)."""
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{path} is a directory; give a file name")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"cannot write {path}: folder {parent} does not exist")
+    return target
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file and rename: never a half-written file."""
+    target = check_path(path)
+    parent = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, target)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path``; ``-`` is stdout."""
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    write_bytes(path, text.encode("utf-8"))
 
 
 def default_paths(output_dir: str | None) -> dict[str, str]:

@@ -297,13 +297,14 @@ def test_unredacted_bundle_keeps_the_report_as_is(tmp_path):
 
 
 def test_bundle_path_checks(tmp_path):
+    from clinicnet.agent import output
     from clinicnet.agent.config import UsageError
 
     with pytest.raises(UsageError, match="directory"):
-        bundle.check_path(str(tmp_path))
+        output.check_path(str(tmp_path))
     with pytest.raises(UsageError, match="does not exist"):
-        bundle.check_path(str(tmp_path / "nope" / "b.zip"))
-    bundle.write(str(tmp_path / "b.zip"), bundle.zip_bytes(_files(False)))
+        output.check_path(str(tmp_path / "nope" / "b.zip"))
+    output.write_bytes(str(tmp_path / "b.zip"), bundle.zip_bytes(_files(False)))
     assert zipfile.ZipFile(tmp_path / "b.zip").testzip() is None
 
 
