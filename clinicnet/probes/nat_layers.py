@@ -86,6 +86,10 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> dict[str, Any]:
     return {"destination": address, "hops": hops, "reached_at": reached_at}
 
 
+#: after the first public hop answers, how long a silent hop below it is still waited for
+_SILENT_HOP_GRACE_S = 0.8
+
+
 def _public_hop(p: R.Pending) -> bool:
     return any(e.time_exceeded and e.offender and R.address_kind(e.offender) == "public" for e in p.icmp)
 
@@ -97,6 +101,7 @@ def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
             p.sock.send(p.payload)
             p.sends += 1
     resend_at = time.monotonic() + 0.6
+    public_heard_at: float | None = None
     import selectors
 
     sel = selectors.DefaultSelector()
@@ -111,9 +116,15 @@ def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
                 break
             # NATs sit before the first public hop: once that hop and every hop below
             # it have been heard, later hops cannot change the count, so stop waiting.
+            # A silent hop below it (routers rate-limit ICMP: Linux allows a burst of
+            # 6 per peer, then 1/s) gets one resend's worth of extra time, no more.
             public = next((i for i, p in enumerate(pend) if _public_hop(p)), None)
-            if public is not None and all(p.icmp or p.reply is not None for p in pend[:public]):
-                break
+            if public is not None:
+                if all(p.icmp or p.reply is not None for p in pend[:public]):
+                    break
+                public_heard_at = public_heard_at or time.monotonic()
+                if time.monotonic() - public_heard_at > _SILENT_HOP_GRACE_S:
+                    break
             now = time.monotonic()
             if now >= resend_at:
                 for p in pend:
@@ -122,7 +133,8 @@ def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
                             p.sock.send(p.payload)
                             p.sends += 1
                 resend_at = now + 10
-            for key, _ in sel.select(timeout=max(0.0, min(until, resend_at) - now)):
+            wake = min(until, resend_at, (public_heard_at or until) + _SILENT_HOP_GRACE_S + 0.01)
+            for key, _ in sel.select(timeout=max(0.0, wake - now)):
                 p = key.data
                 p.icmp.extend(R.read_errqueue(p.sock))
                 for _ in range(8):
@@ -342,8 +354,13 @@ def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None
             "address": outer["address"],
             "basis": "the outermost private NAT layer, where a routing Wi-Fi cable modem sits in the usual set-up",
         }
+    # Hops that stayed silent before the first public one may hide a NAT layer
+    # (ICMP rate limits, routers that never answer): the count is then a lower bound.
+    first_public = next((i for i, h in enumerate(hops) if h.get("kind") == "public" or h.get("destination")), len(hops))
+    silent = [h["ttl"] for h in hops[:first_public] if h.get("kind") == "silent"]
     return {"layers": layers, "private_layers": len(layers), "cgn": bool(cgn), "cgn_addresses": cgn,
-            "modem_layer": modem, "nat_layers": len(layers) + (1 if cgn else 0)}
+            "modem_layer": modem, "nat_layers": len(layers) + (1 if cgn else 0),
+            "count_is_lower_bound": bool(silent), "silent_hops": silent}
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
@@ -385,6 +402,9 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         return sw.result(Status.ERROR, "no hop answered and the gateway said nothing about its WAN side", values)
     hostile = [k for k in ("upnp", "natpmp") if values[k].get("state") in ("refused", "malformed")]
     reason = f"{values['private_layers']} private NAT layer(s)" + (", carrier-grade NAT upstream" if values["cgn"] else "")
+    if values.get("count_is_lower_bound"):
+        hops = ", ".join(str(t) for t in values["silent_hops"])
+        reason += f" at least (hop {hops} did not answer the trace)"
     if hostile:
         reason += f"; ignored a suspicious {'/'.join(hostile)} answer from the gateway"
     return sw.result(Status.OK, reason, values)
