@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -149,6 +148,8 @@ def check_family(spec: CheckSpec, family: int, deadline: float) -> dict[str, Any
             else:
                 stream: socket.socket = sock
                 if spec.scheme == "https":
+                    import ssl  # lazily: ~10 ms, and only https checks need it
+
                     ctx = ssl.create_default_context()
                     try:
                         stream = ctx.wrap_socket(sock, server_hostname=spec.host)
