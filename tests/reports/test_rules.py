@@ -182,3 +182,13 @@ def test_a_crashing_rule_is_reported_not_raised(monkeypatch):
     monkeypatch.setattr("clinicnet.reports.rules.RULES", [*RULES, Rule("x.test", (), boom)])
     findings, broken = rules.evaluate(e.healthy())
     assert broken and broken[0].what == "rule x.test"
+
+
+def test_port_unreachable_from_a_router_on_the_way_is_not_the_gateway_answering():
+    t = e.ike_target(udp500="icmp", udp4500="icmp", icmp="icmp_port_unreachable")
+    for a in t["attempts"]:
+        a["icmp"] = {"outcome": "icmp_port_unreachable", "from": "198.51.100.1"}
+    assert set(ids(e.healthy(ike=e.ike(t)))) == {"ike.unreachable"}
+    for a in t["attempts"]:
+        a["icmp"]["from"] = t["address"]
+    assert set(ids(e.healthy(ike=e.ike(t)))) == {"ike.udp500.blocked", "ike.udp4500.blocked"}

@@ -1,8 +1,8 @@
 """Rules on the IKE probes: can IKE reach the VPN gateway on UDP 500 and 4500?
 
 "Answers otherwise" (findings.md) means an IKE answer on the other port or an ICMP
-port-unreachable from the target: both prove the path to the host works and only
-the IKE port is in trouble. Host/net unreachable, admin-prohibited and silence on
+port-unreachable sent by the target itself: both prove the path to the host works
+and only the IKE port is in trouble. Host/net unreachable, admin-prohibited and silence on
 both ports mean the target is not reachable at all.
 """
 
@@ -23,9 +23,20 @@ def _answers_otherwise(t: Mapping[str, Any], port: int) -> bool:
     other = "udp4500" if port == 500 else "udp500"
     if t.get(other) == "answered":
         return True
-    return any(
-        a.get("outcome") == "icmp_port_unreachable" for a in t.get("attempts", [])
-    )
+    return any(_port_unreachable_from_target(t, a) for a in t.get("attempts", []))
+
+
+def _port_unreachable_from_target(t: Mapping[str, Any], a: Mapping[str, Any]) -> bool:
+    """Port-unreachable proves the host is up only when the host itself sent it.
+
+    A router or firewall on the way that rejects with port-unreachable says nothing
+    about the gateway. Where the sender is unknown (Windows reports only an errno),
+    it is taken to be the target, as it nearly always is.
+    """
+    if a.get("outcome") != "icmp_port_unreachable":
+        return False
+    sender = (a.get("icmp") or {}).get("from")
+    return sender is None or sender == t.get("address")
 
 
 def _unreachable(t: Mapping[str, Any]) -> bool:
