@@ -119,6 +119,9 @@ def _http_exchange(sock: socket.socket, spec: CheckSpec, deadline: float) -> dic
         return {"http_status": None, "detail": f"not an HTTP response: {status_line[:60]!r}"}
     status = int(fields[1])
     result: dict[str, Any] = {"http_status": status}
+    skew = _clock_skew(head, received_at=time.time())
+    if skew is not None:
+        result["clock_skew_s"] = skew
     expected = _EXPECTED.get(spec.path)
     if expected is not None:
         exp_status, exp_body = expected
@@ -126,6 +129,29 @@ def _http_exchange(sock: socket.socket, spec: CheckSpec, deadline: float) -> dic
             exp_body is not None and not body.startswith(exp_body)
         )
     return result
+
+
+def _clock_skew(head: bytes, received_at: float) -> float | None:
+    """Local clock minus the server's ``Date`` header, in seconds (None without one).
+
+    IKE with certificates (G11) fails when the PC's clock is far off; a web server's
+    Date header is a clock reference that needs no extra protocol. Its resolution is
+    one second, so only large offsets mean anything.
+    """
+    from email.utils import parsedate_to_datetime
+
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() != b"date":
+            continue
+        try:
+            server = parsedate_to_datetime(value.decode("latin-1").strip())
+        except (TypeError, ValueError, IndexError):
+            return None
+        if server.tzinfo is None:
+            return None
+        return round(received_at - server.timestamp(), 1)
+    return None
 
 
 def check_family(spec: CheckSpec, family: int, deadline: float) -> dict[str, Any]:
@@ -180,6 +206,18 @@ def run_check(spec: CheckSpec, deadline: float) -> dict[str, Any]:
     return {"url": spec.url, "ip_literal": spec.literal_family is not None, "ipv4": r4, "ipv6": r6}
 
 
+def _clock(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median skew over every server that sent a Date header: one wrong server
+    clock (or an intercepting proxy) does not make the PC's clock look wrong."""
+    samples = sorted(
+        (c[f]["clock_skew_s"], c["url"]) for c in checks for f in ("ipv4", "ipv6") if "clock_skew_s" in c[f]
+    )
+    if not samples:
+        return {"clock_skew_s": None, "clock_references": []}
+    skew, _ = samples[len(samples) // 2]
+    return {"clock_skew_s": skew, "clock_references": sorted({u for _, u in samples})}
+
+
 def _reached(fam: dict[str, Any]) -> bool:
     return fam.get("state") in ("reachable", "refused")
 
@@ -209,6 +247,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         "captive_portal_suspected": any(
             c[f].get("captive_portal_suspected") for c in checks for f in ("ipv4", "ipv6")
         ),
+        **_clock(checks),
     }
     if ipv4_ok or ipv6_ok:
         fams = " and ".join(n for n, ok in (("IPv4", ipv4_ok), ("IPv6", ipv6_ok)) if ok)

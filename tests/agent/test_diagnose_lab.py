@@ -106,3 +106,12 @@ def test_html_and_markdown_files_and_redaction(make_lab, tmp_path):
         assert addr not in dumped, addr
         assert addr not in text, addr
     assert text.lstrip().lower().startswith("<!doctype html") or "<html" in text
+
+
+def test_clock_skew_against_the_web_servers_date(make_lab):
+    lab = with_gateway(make_lab(nat_layers=1, web_clock_offset_s=-3600))
+    report = lab.diagnose()
+    found = {f["id"]: f for f in report["findings"]}
+    assert "clock.skew" in found
+    assert 3500 < found["clock.skew"]["evidence"]["skew_seconds"] < 3700  # the PC is an hour ahead
+    assert report["verdict"] == "ready_with_warnings"

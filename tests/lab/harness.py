@@ -110,6 +110,8 @@ class LabOptions:
       A reject-spec is a full nft statement (``"reject with icmp type host-unreachable"``) or a
       short icmpx type (``"port-unreachable"``, ``"admin-prohibited"``, ``"host-unreachable"``,
       ``"no-route"``), or ``"tcp reset"``.
+    * ``web_clock_offset_s``: the web server's clock (its HTTP ``Date`` header) is this many
+      seconds off, as the PC's clock would look from outside when the PC's is wrong.
     """
 
     nat_layers: int = 1
@@ -124,6 +126,7 @@ class LabOptions:
     blocks_at: str = "isp"
     rejects: tuple[tuple[str, str], ...] = ()
     rejects_at: str = "isp"
+    web_clock_offset_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.nat_layers not in (0, 1, 2):
@@ -716,7 +719,8 @@ class Lab:
             binds += ["--bind", A.WEB_V6]
         web = self.spawn(
             "isp",
-            [sys.executable, str(LAB_DIR / "webserver.py"), *binds, "--port", str(A.WEB_PORT)],
+            [sys.executable, str(LAB_DIR / "webserver.py"), *binds, "--port", str(A.WEB_PORT),
+             "--clock-offset", str(opts.web_clock_offset_s)],
             stdout=subprocess.PIPE,
             text=True,
             log_name="webserver.log",

@@ -19,6 +19,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from types import FrameType
 
 CONNECTTEST_BODY = "Microsoft Connect Test"
@@ -31,6 +32,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     server_version = "clinicnet-lab/1"
     protocol_version = "HTTP/1.1"
+    #: seconds added to the Date header: a server whose clock differs from the PC's
+    clock_offset = 0.0
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return super().date_time_string((time.time() if timestamp is None else timestamp) + self.clock_offset)
 
     def _reply(self, status: int, body: str = "", content_type: str = "text/plain") -> None:
         data = body.encode()
@@ -96,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bind", action="append", required=True, help="address to listen on")
     parser.add_argument("--port", type=int, default=80)
+    parser.add_argument("--clock-offset", type=float, default=0.0, help="seconds added to the Date header")
     args = parser.parse_args(argv)
+    _Handler.clock_offset = args.clock_offset
 
     servers: list[_Server] = []
     for addr in args.bind:

@@ -192,3 +192,14 @@ def test_port_unreachable_from_a_router_on_the_way_is_not_the_gateway_answering(
     for a in t["attempts"]:
         a["icmp"]["from"] = t["address"]
     assert set(ids(e.healthy(ike=e.ike(t)))) == {"ike.udp500.blocked", "ike.udp4500.blocked"}
+
+
+@pytest.mark.parametrize("skew,found", [(None, False), (120.0, False), (-299.0, False), (3600.0, True), (-900.0, True)])
+def test_clock_skew(skew, found):
+    inet = e.internet()
+    inet = e.pr("internet", **{**inet.values, "clock_skew_s": skew, "clock_references": ["http://web.example/"]})
+    got = ids(e.healthy(internet=inet))
+    assert ("clock.skew" in got) is found
+    if found:
+        assert got["clock.skew"].severity is Severity.WARNING
+        assert got["clock.skew"].evidence["pc_clock"] == ("ahead" if skew > 0 else "behind")

@@ -10,6 +10,8 @@ from clinicnet.reports.rules.interface import Evidence, finding, rule
 
 #: G7: 100 Mbps class recommended
 SLOW_LINK_MBPS = 100
+#: certificate checks tolerate little; Kerberos-style 5 minutes is the usual limit
+CLOCK_SKEW_LIMIT_S = 300
 
 
 def physical_uplinks(ev: Evidence) -> list[Mapping[str, Any]]:
@@ -179,3 +181,19 @@ def privileges_limited(ev: Evidence) -> Finding | None:
             skipped_probes=skipped,
         )
     return None
+
+
+@rule("clock.skew", "G11")
+def clock_skew(ev: Evidence) -> Finding | None:
+    inet = ev.values("internet")
+    skew = inet.get("clock_skew_s")
+    if skew is None or abs(skew) <= CLOCK_SKEW_LIMIT_S:
+        return None
+    return finding(
+        "clock.skew",
+        Severity.WARNING,
+        skew_seconds=skew,
+        pc_clock="ahead" if skew > 0 else "behind",
+        limit_seconds=CLOCK_SKEW_LIMIT_S,
+        references=inet.get("clock_references", []),
+    )
