@@ -1,6 +1,7 @@
 """Run ``clinicnet diagnose`` on the clinic PC of a throw-away lab network.
 
-The lab (network namespaces, NAT, DNS, web server, strongSwan as the VPN gateway)
+The lab (network namespaces, NAT, DNS, web server, strongSwan as the VPN gateway
+and the clinicnet reflector beside it)
 exists only on this machine, so the demo never sends a packet anywhere else.
 Reports are written to ``out/`` (HTML, JSON, Markdown) and the terminal report is
 printed. ``--scenario`` picks a network to diagnose.
@@ -19,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from tests.lab import Lab, LabOptions  # noqa: E402
 from tests.lab import addresses as A  # noqa: E402
 from tests.lab.strongswan import start_charon  # noqa: E402
+from tests.probes.reflector_lab import start_reflector_beside_gateway  # noqa: E402
 
 SCENARIOS: dict[str, LabOptions] = {
     "single-nat": LabOptions(nat_layers=1),
@@ -31,6 +33,8 @@ SCENARIOS: dict[str, LabOptions] = {
     "vpn-up": LabOptions(vpn_up=True),
     "udp500-blocked": LabOptions(blocks=("udp dport 500",)),
     "udp4500-blocked": LabOptions(blocks=("udp dport 4500",)),
+    "esp-blocked-no-nat": LabOptions(nat_layers=0, blocks=("meta l4proto esp",)),
+    "random-ports": LabOptions(nat_random_ports=True),
 }
 
 
@@ -39,13 +43,18 @@ def main() -> int:
     ap.add_argument("--scenario", choices=sorted(SCENARIOS), default="single-nat")
     ap.add_argument("--lang", choices=("ja", "en"), default="ja")
     ap.add_argument("--out", default=str(ROOT / "out"))
+    ap.add_argument("--no-reflector", action="store_true", help="diagnose without the reflector's probes")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"report-{args.scenario}"
     with Lab(SCENARIOS[args.scenario]) as lab:
         start_charon(lab, lab.tmpdir, A.GATEWAY_V4)
-        argv = [a for a in lab.diagnose_argv(timeout=3) if a not in ("--quiet",)]
+        extra: list[str] = []
+        if not args.no_reflector:
+            start_reflector_beside_gateway(lab)
+            extra = ["--reflector", A.REFLECTOR_V4]
+        argv = [a for a in lab.diagnose_argv(extra, timeout=3) if a not in ("--quiet",)]
         # replace "--json -" by files
         i = argv.index("--json")
         argv[i + 1] = f"{stem}.json"

@@ -12,23 +12,16 @@ import pytest
 
 from tests.lab import addresses as A
 from tests.lab.harness import REPO_ROOT
-from tests.probes.reflector_lab import events, probe_result, start_reflector, wait_event
+from tests.probes.reflector_lab import (
+    events,
+    probe_result,
+    start_reflector,
+    start_reflector_beside_gateway,
+    wait_event,
+)
 
 pytestmark = pytest.mark.lab
 REFL = ["--reflector", A.REFLECTOR_V4]
-
-
-#: packaging/REFLECTOR.md: beside a gateway that binds the wildcard address (not ``redirect``:
-#: that rewrites to the interface's first address, the gateway's)
-REDIRECT = f"""
-table ip reflector {{
-  chain pre {{
-    type nat hook prerouting priority dstnat; policy accept;
-    ip daddr {A.REFLECTOR_V4} udp dport 500 dnat to {A.REFLECTOR_V4}:10500
-    ip daddr {A.REFLECTOR_V4} udp dport 4500 dnat to {A.REFLECTOR_V4}:14500
-  }}
-}}
-"""
 
 
 def start_reflector_expect_failure(lab):
@@ -59,8 +52,7 @@ def test_beside_strongswan_both_answer(make_lab):
         proc, log = start_reflector_expect_failure(lab)
         assert "packaging/REFLECTOR.md" in events(log)[-1]["message"]
         # the documented way: other ports plus a DNAT for the reflector's address only
-        lab.nft("dc", REDIRECT)
-        proc, log = start_reflector(lab, "--ports", "10500,14500", name="reflector2")
+        proc, log = start_reflector_beside_gateway(lab, name="reflector2")
         start = events(log)[-1]
         assert start["bound"] == [f"udp {A.REFLECTOR_V4}:10500", f"udp {A.REFLECTOR_V4}:14500 (NAT-T)",
                                   f"esp {A.REFLECTOR_V4}"]

@@ -28,6 +28,25 @@ def start_reflector(lab: Lab, *args: str, bind: str = A.REFLECTOR_V4, name: str 
     return proc, log
 
 
+#: packaging/REFLECTOR.md: beside a gateway that binds the wildcard address (not ``redirect``:
+#: that rewrites to the interface's first address, the gateway's)
+BESIDE_GATEWAY_NFT = f"""
+table ip reflector {{
+  chain pre {{
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr {A.REFLECTOR_V4} udp dport 500 dnat to {A.REFLECTOR_V4}:10500
+    ip daddr {A.REFLECTOR_V4} udp dport 4500 dnat to {A.REFLECTOR_V4}:14500
+  }}
+}}
+"""
+
+
+def start_reflector_beside_gateway(lab: Lab, name: str = "reflector") -> tuple[subprocess.Popen[Any], Path]:
+    """The documented set-up beside strongSwan on the same host: other ports plus a DNAT."""
+    lab.nft("dc", BESIDE_GATEWAY_NFT)
+    return start_reflector(lab, "--ports", "10500,14500", name=name)
+
+
 def events(log: Path) -> list[dict[str, Any]]:
     if not log.exists():
         return []
