@@ -10,6 +10,9 @@ Topology, inside to outside (``nat_layers``/``cgn`` decide which middle devices 
 
     pc --eth0/lan0-- router --wan0/lan0-- modem --wan0/lan0-- cgn --wan0/clinic0-- isp --dc0/eth0-- dc
     192.168.10.10    .1  192.168.0.2  192.168.0.1  100.64.0.2  100.64.0.1  198.51.100.2/.1  192.0.2.1/.10,.20
+
+    dslite=True:  pc -- router (B4) ==softwire dslite0== aftr --wan0/clinic0-- isp -- dc
+                         wan0 2001:db8:4::2 (IPv6 only) / lan0 2001:db8:4::1; tunnel 192.0.0.2 / 192.0.0.1
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ CGN_V4_PREFIX = 10
 CGN_CUSTOMER_V6 = "2001:db8:64::2"
 CGN_INSIDE_V6 = "2001:db8:64::1"
 CGN_V6_NET = "2001:db8:64::/64"
+
+# --- DS-Lite (dslite=True): the clinic router is the B4, an ``aftr`` role sits in the ISP ----
+# The router's WAN (wan0) has IPv6 only; IPv4 goes through a softwire (IPv4-in-IPv6, RFC 6333)
+# to the AFTR, which does NAT44 to the public side (198.51.100.2, i.e. PUBLIC_V4).
+DSLITE_B4_V6 = "2001:db8:4::2"  # router wan0: the softwire's B4 end
+DSLITE_AFTR_V6 = "2001:db8:4::1"  # aftr lan0: the softwire's AFTR end
+DSLITE_V6_NET = "2001:db8:4::/64"
+DSLITE_B4_V4 = "192.0.0.2"  # RFC 6333 well-known B4 address, on the tunnel
+DSLITE_AFTR_V4 = "192.0.0.1"  # RFC 6333 well-known AFTR address, on the tunnel
+DSLITE_V4_PREFIX = 29  # 192.0.0.0/29, IANA's DS-Lite block
+DSLITE_IFACE = "dslite0"
+DSLITE_MTU = 1460  # 1500 minus the 40-byte IPv6 header
 
 # --- public side of the clinic (outermost clinic device, or the CGN) <-> isp ---------------
 PUBLIC_V4 = "198.51.100.2"  # what the internet sees when there is any NAT (router, modem or CGN)
@@ -107,7 +122,7 @@ ISP_DC_IFACE = "dc0"
 DC_IFACE = "eth0"
 
 #: every role in topology order, inside to outside
-ALL_ROLES = ("pc", "router", "modem", "cgn", "isp", "dc")
+ALL_ROLES = ("pc", "router", "modem", "cgn", "aftr", "isp", "dc")
 
 
 def pc_ipv4(options: LabOptions) -> str | None:

@@ -112,6 +112,14 @@ class LabOptions:
       ``"no-route"``), or ``"tcp reset"``.
     * ``web_clock_offset_s``: the web server's clock (its HTTP ``Date`` header) is this many
       seconds off, as the PC's clock would look from outside when the PC's is wrong.
+    * ``dslite``: DS-Lite (RFC 6333, e.g. transix).  The clinic router is the B4: its WAN has
+      no IPv4, only IPv6 to an ``aftr`` role (in the ISP, between router and isp), and IPv4 goes
+      through a softwire (IPv4-in-IPv6, next header 4; ``softwire.py`` on a TUN, as the kernel
+      has no ip6tnl) with 192.0.0.2 (B4) / 192.0.0.1 (AFTR) and MTU 1460 on ``dslite0``.  The
+      AFTR does NAT44 (masquerade) to 198.51.100.2 and drops ESP (a real AFTR translates by
+      port; Linux conntrack would pass ESP).  The router keeps NAPT on its LAN, as consumer
+      routers in DS-Lite mode commonly do (RFC 6333's B4 does not NAT; the trace looks the same).
+      Needs ``nat_layers=1`` and no ``cgn``.
     """
 
     nat_layers: int = 1
@@ -127,6 +135,7 @@ class LabOptions:
     rejects: tuple[tuple[str, str], ...] = ()
     rejects_at: str = "isp"
     web_clock_offset_s: float = 0.0
+    dslite: bool = False
 
     def __post_init__(self) -> None:
         if self.nat_layers not in (0, 1, 2):
@@ -137,6 +146,8 @@ class LabOptions:
             object.__setattr__(self, "ipv6", True)  # an IPv6-only PC has IPv6, by definition
         if self.nat_random_ports and self.nat_layers == 0:
             raise ValueError("nat_random_ports needs a clinic router (nat_layers >= 1)")
+        if self.dslite and (self.nat_layers != 1 or self.cgn):
+            raise ValueError("dslite needs exactly the clinic router (nat_layers=1) and no cgn")
         if isinstance(self.blocks, str) or isinstance(self.rejects, str):
             raise TypeError("blocks/rejects are tuples of expressions, not a single string")
         object.__setattr__(self, "blocks", tuple(self.blocks))
@@ -155,6 +166,8 @@ def topology_roles(options: LabOptions) -> list[str]:
         roles.append("modem")
     if options.cgn:
         roles.append("cgn")
+    if options.dslite:
+        roles.append("aftr")
     return [*roles, "isp", "dc"]
 
 
@@ -188,7 +201,7 @@ class Link:
     outer: str
     outer_if: str
     inner_v4: str | None  # "addr/prefix"; None = no IPv4 on that end
-    outer_v4: str
+    outer_v4: str | None
     inner_v6: str
     outer_v6: str
     v6_net: str
@@ -211,8 +224,10 @@ class Plan:
     resolv_conf: str = ""
 
 
-def _link_addresses(inner: str, outer: str) -> tuple[str, str, str, str, str]:
+def _link_addresses(inner: str, outer: str) -> tuple[str | None, str | None, str, str, str]:
     """(inner_v4, outer_v4, inner_v6, outer_v6, v6_net) for a link between two roles."""
+    if outer == "aftr":  # DS-Lite: the B4's WAN is IPv6 only
+        return (None, None, f"{A.DSLITE_B4_V6}/64", f"{A.DSLITE_AFTR_V6}/64", A.DSLITE_V6_NET)
     if inner == "pc":
         v6 = (f"{A.PC_V6}/64", f"{A.ROUTER_LAN_V6}/64", A.LAN_V6_NET)
         if outer == "router":
@@ -260,6 +275,8 @@ def _filter_chains(role: str) -> tuple[tuple[str, str], ...]:
         return (("input", sel), ("forward", sel))
     if role == "dc":
         return (("input", ""),)
+    if role == "aftr":
+        return (("forward", f'iifname "{A.DSLITE_IFACE}" '),)
     return (("forward", f'iifname "{A.LAN_IFACE}" '),)
 
 
@@ -315,7 +332,7 @@ def make_plan(options: LabOptions) -> Plan:
         ):
             if a4 is not None:
                 batch[role].append(f"addr add {a4} dev {dev}")
-            if v6:
+            if v6 or link.outer == "aftr":  # the softwire's underlay is IPv6 whatever ipv6 says
                 add_v6(role, a6, dev)
             batch[role].append(f"link set {dev} up")
     # dc's second address: the reflector
@@ -334,7 +351,8 @@ def make_plan(options: LabOptions) -> Plan:
     for i, role in enumerate(chain):
         if role != "isp":
             out_link = clinic_links[i]
-            if role != "pc" or options.ipv4:
+            # the B4's IPv4 default route goes into the softwire, set once it exists
+            if (role != "pc" or options.ipv4) and out_link.outer_v4 is not None:
                 batch[role].append(f"route add default via {_addr(out_link.outer_v4)}")
             if v6:
                 batch[role].append(f"route add ::/0 via {_addr(out_link.outer_v6)}")
@@ -357,7 +375,7 @@ def make_plan(options: LabOptions) -> Plan:
         ifaces[link.outer].append(link.outer_if)
     for role in roles:
         sysctls = [f"net.ipv6.conf.{name}.accept_dad=0" for name in ("all", "default", *ifaces[role])]
-        if role in ("router", "modem", "cgn", "isp"):
+        if role in ("router", "modem", "cgn", "aftr", "isp"):
             sysctls.append("net.ipv4.ip_forward=1")
             if v6:
                 sysctls.append("net.ipv6.conf.all.forwarding=1")
@@ -367,14 +385,31 @@ def make_plan(options: LabOptions) -> Plan:
     for role in ("router", "modem", "cgn"):
         if role in roles:
             flags = " random,fully-random" if (role == "router" and options.nat_random_ports) else ""
+            out_if = A.DSLITE_IFACE if (role == "router" and options.dslite) else A.WAN_IFACE
             nft[role].append(
                 "table ip clinicnet_nat {\n"
                 "  chain postrouting {\n"
                 "    type nat hook postrouting priority srcnat; policy accept;\n"
-                f'    oifname "{A.WAN_IFACE}" masquerade{flags}\n'
+                f'    oifname "{out_if}" masquerade{flags}\n'
                 "  }\n"
                 "}\n"
             )
+    if options.dslite:
+        # NAT44 at the AFTR; ESP has no port to translate, so a real AFTR drops it
+        nft["aftr"].append(
+            "table ip clinicnet_nat {\n"
+            "  chain postrouting {\n"
+            "    type nat hook postrouting priority srcnat; policy accept;\n"
+            f'    oifname "{A.WAN_IFACE}" masquerade\n'
+            "  }\n"
+            "}\n"
+            "table inet clinicnet_aftr {\n"
+            "  chain forward {\n"
+            "    type filter hook forward priority filter; policy accept;\n"
+            "    meta l4proto esp counter drop\n"
+            "  }\n"
+            "}\n"
+        )
     filters: dict[str, list[str]] = {}
     for where, rules in (
         (options.blocks_at, [f"{expr} counter drop" for expr in options.blocks]),
@@ -735,11 +770,40 @@ class Lab:
                 text=True,
                 log_name="tunholder.log",
             )
+        softwires = []
+        if opts.dslite:
+            for role, local, remote in (
+                ("router", A.DSLITE_B4_V6, A.DSLITE_AFTR_V6),
+                ("aftr", A.DSLITE_AFTR_V6, A.DSLITE_B4_V6),
+            ):
+                softwires.append(self.spawn(
+                    role,
+                    [sys.executable, str(LAB_DIR / "softwire.py"), "--name", A.DSLITE_IFACE,
+                     "--local", local, "--remote", remote],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    log_name=f"softwire-{role}.log",
+                ))
         for wait in waits:
             wait()
+        for proc in softwires:
+            _wait_ready_line(proc, "softwire", _READY_TIMEOUT)
+        if softwires:
+            self._configure_softwire()
         if tun is not None:
             _wait_ready_line(tun, "tunholder", _READY_TIMEOUT)
             self._configure_tunnel()
+
+    def _configure_softwire(self) -> None:
+        """Addresses, MTU and routes on both ends of the DS-Lite softwire."""
+        t = A.DSLITE_IFACE
+        pfx = A.DSLITE_V4_PREFIX
+        for role, addr, extra in (
+            ("router", A.DSLITE_B4_V4, [f"route add default dev {t}"]),
+            ("aftr", A.DSLITE_AFTR_V4, []),
+        ):
+            cmds = [f"link set {t} mtu {A.DSLITE_MTU} up", f"addr add {addr}/{pfx} dev {t}", *extra]
+            _host(["ip", "-n", self.ns(role), "-batch", "-"], input="\n".join(cmds) + "\n")
 
     def _configure_tunnel(self) -> None:
         """Default route into tun0, host route to the gateway via the LAN (split tunnel)."""
