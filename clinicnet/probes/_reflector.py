@@ -50,6 +50,9 @@ DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 SKIP_NO_REFLECTOR = "no reflector given (--reflector HOST): this needs a clinicnet reflector"
 
 CGN_NET = ipaddress.ip_network("100.64.0.0/10")
+#: IANA's DS-Lite block (RFC 6333 §5.7): 192.0.0.1 is the AFTR's end of the softwire, 192.0.0.2
+#: the B4's; seen on a trace hop or as a router's WAN address, it means IPv4 rides on IPv6
+DSLITE_NET = ipaddress.ip_network("192.0.0.0/29")
 
 
 #: what a NAT's inside looks like: RFC 1918 and link-local. Not ``ipaddress.is_private``,
@@ -60,7 +63,8 @@ PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0
 
 
 def address_kind(address: str) -> str:
-    """``private`` (RFC 1918), ``cgn`` (100.64.0.0/10, RFC 6598), ``public`` or ``invalid``."""
+    """``private`` (RFC 1918), ``cgn`` (100.64.0.0/10, RFC 6598), ``dslite`` (192.0.0.0/29,
+    the DS-Lite softwire's B4/AFTR addresses, RFC 6333), ``public`` or ``invalid``."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -69,6 +73,8 @@ def address_kind(address: str) -> str:
         return "private" if (ip.is_link_local or ip.is_loopback or ip in ipaddress.ip_network("fc00::/7")) else "public"
     if ip in CGN_NET:
         return "cgn"
+    if ip in DSLITE_NET:
+        return "dslite"
     if any(ip in n for n in PRIVATE_NETS):
         return "private"
     return "public"

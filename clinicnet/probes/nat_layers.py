@@ -13,6 +13,13 @@ routes; this probe finds such set-ups without a reflector:
   from the gateway only, then GetExternalIPAddress) and NAT-PMP (RFC 6886): a
   WAN address that is itself private means another NAT in front.
 
+DS-Lite (RFC 6333, e.g. transix) shows itself by its well-known softwire
+addresses in 192.0.0.0/29: the AFTR (192.0.0.1) answering a trace hop with
+time-exceeded, or the router (the B4) reporting 192.0.0.2 as its WAN address.
+Such hops are kind ``dslite``: neither a private NAT layer nor the public side;
+the AFTR's NAT44 counts as one NAT layer, and ``ipv4_over_ipv6`` says what was
+seen.  MAP-E has no well-known addresses and is not detected here.
+
 Only the default gateway is asked on the LAN, and only the hosts the user named
 are traced. Whatever the LAN sends back is treated as hostile (``wire.upnp``).
 """
@@ -326,6 +333,7 @@ def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None
     """NAT layers from the hops before the first public one and the gateway's WAN address."""
     layers: list[dict[str, Any]] = []
     cgn: list[str] = []
+    dslite: list[dict[str, Any]] = []
     for h in hops:
         kind = h.get("kind")
         if kind == "public" or h.get("destination"):
@@ -334,6 +342,9 @@ def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None
             layers.append({"layer": len(layers) + 1, "address": h["address"], "evidence": "trace"})
         elif kind == "cgn":
             cgn.append(h["address"])
+        elif kind == "dslite":
+            dslite.append({"source": "trace", "ttl": h.get("ttl"), "address": h["address"],
+                           "meaning": "DS-Lite AFTR (softwire end) answered time-exceeded"})
     if gateway and device and layers and layers[0]["address"] == gateway:
         layers[0]["device"] = device
     if wan is not None:
@@ -346,6 +357,9 @@ def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None
             layers.append({"layer": 2, "address": None, "evidence": f"gateway WAN address {wan} is private"})
         elif kind == "cgn" and wan not in cgn:
             cgn.append(wan)
+        elif kind == "dslite":
+            dslite.append({"source": "gateway_wan", "address": wan,
+                           "meaning": "the router's WAN IPv4 is a DS-Lite softwire address (B4)"})
     modem: dict[str, Any] | None = None
     if len(layers) >= 2:
         outer = layers[-1]
@@ -358,9 +372,10 @@ def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None
     # (ICMP rate limits, routers that never answer): the count is then a lower bound.
     first_public = next((i for i, h in enumerate(hops) if h.get("kind") == "public" or h.get("destination")), len(hops))
     silent = [h["ttl"] for h in hops[:first_public] if h.get("kind") == "silent"]
+    over_v6 = {"detected": bool(dslite), "mechanism": "DS-Lite" if dslite else None, "evidence": dslite}
     return {"layers": layers, "private_layers": len(layers), "cgn": bool(cgn), "cgn_addresses": cgn,
-            "modem_layer": modem, "nat_layers": len(layers) + (1 if cgn else 0),
-            "count_is_lower_bound": bool(silent), "silent_hops": silent}
+            "modem_layer": modem, "nat_layers": len(layers) + (1 if cgn else 0) + (1 if dslite else 0),
+            "count_is_lower_bound": bool(silent), "silent_hops": silent, "ipv4_over_ipv6": over_v6}
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
@@ -402,6 +417,8 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         return sw.result(Status.ERROR, "no hop answered and the gateway said nothing about its WAN side", values)
     hostile = [k for k in ("upnp", "natpmp") if values[k].get("state") in ("refused", "malformed")]
     reason = f"{values['private_layers']} private NAT layer(s)" + (", carrier-grade NAT upstream" if values["cgn"] else "")
+    if values["ipv4_over_ipv6"]["detected"]:
+        reason += ", IPv4 over IPv6 (DS-Lite AFTR NAT44 upstream)"
     if values.get("count_is_lower_bound"):
         hops = ", ".join(str(t) for t in values["silent_hops"])
         reason += f" at least (hop {hops} did not answer the trace)"

@@ -33,3 +33,28 @@ def test_private_wan_address_adds_a_layer_and_cgn_wan_is_cgn():
     assert v["private_layers"] == 2
     v = layers_from([], "192.168.10.1", "100.64.0.2", None)
     assert v["cgn"] is True
+
+
+def test_dslite_aftr_hop_is_neither_a_private_layer_nor_public():
+    v = layers_from([hop(1, "192.168.10.1", "private"), hop(2, "192.0.0.1", "dslite"),
+                     hop(3, "198.51.100.1", "public")], "192.168.10.1", None, None)
+    assert v["private_layers"] == 1 and v["modem_layer"] is None and v["cgn"] is False
+    assert v["nat_layers"] == 2  # the clinic router and the AFTR's NAT44
+    over = v["ipv4_over_ipv6"]
+    assert over["detected"] is True and over["mechanism"] == "DS-Lite"
+    assert over["evidence"][0]["address"] == "192.0.0.1" and over["evidence"][0]["ttl"] == 2
+
+
+def test_dslite_b4_wan_address_is_evidence_too():
+    v = layers_from([], "192.168.10.1", "192.0.0.2", None)
+    assert v["private_layers"] == 1  # the router itself; 192.0.0.2 is not another private NAT
+    assert v["ipv4_over_ipv6"]["detected"] is True
+    assert v["ipv4_over_ipv6"]["evidence"] == [
+        {"source": "gateway_wan", "address": "192.0.0.2",
+         "meaning": "the router's WAN IPv4 is a DS-Lite softwire address (B4)"}]
+
+
+def test_no_softwire_address_no_ipv4_over_ipv6():
+    v = layers_from([hop(1, "192.168.10.1", "private"), hop(2, "198.51.100.1", "public")],
+                    "192.168.10.1", "198.51.100.2", None)
+    assert v["ipv4_over_ipv6"] == {"detected": False, "mechanism": None, "evidence": []}

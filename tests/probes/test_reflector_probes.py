@@ -81,6 +81,7 @@ def test_nat_layers_honours_the_deadline(silent_port_500, monkeypatch):
     ("192.168.1.1", "private"), ("10.0.0.1", "private"), ("172.31.0.1", "private"), ("100.64.0.1", "cgn"),
     ("100.127.255.254", "cgn"), ("100.128.0.1", "public"), ("198.51.100.1", "public"), ("192.0.2.20", "public"),
     ("8.8.8.8", "public"), ("nonsense", "invalid"),
+    ("192.0.0.1", "dslite"), ("192.0.0.2", "dslite"), ("192.0.0.7", "dslite"), ("192.0.0.8", "public"),
 ])
 def test_address_kinds(address, kind):
     assert address_kind(address) == kind

@@ -191,3 +191,33 @@ def test_analyse_ladder_nothing_answered():
     rows = [{"size": s, "state": "silent"} for s in fragments_probe.LADDER]
     out = fragments_probe.analyse_ladder(rows, 1500)
     assert out["path_mtu"] is None and out["black_hole"] is False
+
+
+DSLITE_HOPS = [("192.168.10.1", "private"), ("192.0.0.1", "dslite"), ("198.51.100.1", "public")]
+
+
+def test_ipv4_over_ipv6_from_the_aftr_hop_with_esp_blocked():
+    res = e.healthy(nat_layers=layers(DSLITE_HOPS), esp=esp(passes=False, nat=None))
+    found = ids(res)
+    f = found["ipv4.over_ipv6"]
+    assert f.severity is Severity.WARNING
+    assert f.evidence["mechanism"] == "DS-Lite"
+    assert f.evidence["trace_hops"] == ["192.0.0.1"] and f.evidence["gateway_wan"] is None
+    assert f.evidence["esp_passes"] is False
+    # the AFTR's NAT44 is NAT: blocked plain ESP is only info, and no double NAT is claimed
+    assert found["esp.blocked"].severity is Severity.INFO
+    assert "nat.double" not in found and "nat.cgn" not in found
+
+
+def test_ipv4_over_ipv6_from_the_b4_wan_address_without_esp_probe():
+    res = e.healthy(nat_layers=layers([("192.168.10.1", "private"), ("198.51.100.1", "public")], wan="192.0.0.2"))
+    f = ids(res)["ipv4.over_ipv6"]
+    assert f.evidence["gateway_wan"] == "192.0.0.2" and f.evidence["trace_hops"] == []
+    assert f.evidence["esp_passes"] is None  # not measured: not guessed
+    assert "nat.double" not in ids(res)
+
+
+def test_no_ipv4_over_ipv6_on_a_plain_line():
+    res = e.healthy(nat_layers=layers([("192.168.10.1", "private"), ("198.51.100.1", "public")], wan="198.51.100.2"))
+    assert "ipv4.over_ipv6" not in ids(res)
+    assert "ipv4.over_ipv6" not in ids(e.healthy())

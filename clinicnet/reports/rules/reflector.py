@@ -43,8 +43,8 @@ def nat_present(ev: Evidence) -> bool | None:
     if via_ike is not None:
         seen.append(via_ike)
     layers = ev.values("nat_layers")
-    if layers.get("private_layers") or layers.get("cgn"):
-        seen.append(True)
+    if layers.get("private_layers") or layers.get("cgn") or (layers.get("ipv4_over_ipv6") or {}).get("detected"):
+        seen.append(True)  # a DS-Lite AFTR always does NAT44
     if not seen:
         return None
     return any(seen)
@@ -104,6 +104,32 @@ def nat_cgn(ev: Evidence) -> Finding | None:
         shared_addresses=sorted(set(addresses)),
         gateway_wan=v.get("gateway_wan"),
         public_address=ev.values("nat_mapping").get("public_address"),
+    )
+
+
+@rule("ipv4.over_ipv6", "G8")
+def ipv4_over_ipv6(ev: Evidence) -> Finding | None:
+    """DS-Lite (RFC 6333) seen by ``nat_layers``: a trace hop or the router's WAN address in
+    192.0.0.0/29, the softwire's well-known AFTR (192.0.0.1) and B4 (192.0.0.2) addresses.
+
+    MAP-E (v6プラス etc.) is not detected: it is stateless at the CE (the router translates
+    into its own shared address and port set, then encapsulates) and has no well-known
+    addresses; telling it apart would need the ISP's MAP rules (BMR/FMR) or the CE's own view.
+    """
+    over: Mapping[str, Any] = ev.values("nat_layers").get("ipv4_over_ipv6") or {}
+    if not over.get("detected"):
+        return None
+    evidence = list(over.get("evidence") or [])
+    esp = ev.values("esp")
+    return finding(
+        "ipv4.over_ipv6",
+        Severity.WARNING,
+        mechanism=over.get("mechanism"),
+        trace_hops=[e.get("address") for e in evidence if e.get("source") == "trace"],
+        gateway_wan=next((e.get("address") for e in evidence if e.get("source") == "gateway_wan"), None),
+        evidence=evidence,
+        esp_passes=esp.get("esp_passes") if ev.measured("esp") else None,
+        esp_in_udp_passes=esp.get("esp_in_udp_passes") if ev.measured("esp") else None,
     )
 
 
