@@ -23,16 +23,18 @@ _LOOPBACK_ARPHRD = 772
 
 
 def is_admin() -> bool:
-    if os.geteuid() == 0:
-        return True
-    # CAP_NET_RAW (bit 13) in the effective set is enough for raw sockets.
+    """CAP_NET_RAW in the effective set: what raw sockets really need.
+
+    Root normally has it; a root process in a container or under systemd without it
+    is no better off than a user, and a user given the capability is as good as root.
+    """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("CapEff:"):
                 return bool(int(line.split()[1], 16) & (1 << 13))
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         pass
-    return False
+    return os.geteuid() == 0
 
 
 def _read(path: Path) -> str | None:
