@@ -13,6 +13,8 @@ Roles, inside to outside (see ``addresses`` for the numbers)::
 * ``pc``: the clinic PC, where clinicnet runs.
 * ``router``: the clinic's NAT router; ``modem``: a Wi-Fi cable modem that routes and NATs too
   (double NAT); ``cgn``: the carrier's NAT on 100.64.0.0/10.
+* ``aftr`` (``dslite=True``): the ISP's DS-Lite AFTR; the router is then the B4, IPv6-only on
+  its WAN, with an IPv4-in-IPv6 softwire (``softwire.py``) to the AFTR, which does NAT44.
 * ``isp``: the internet core; hosts the web server and DNS on its ``lo``.
 * ``dc``: the data centre with the VPN gateway (192.0.2.10) and the reflector (192.0.2.20).
 
@@ -827,7 +829,7 @@ class Lab:
     # -- public API --------------------------------------------------------------------------
 
     def ns(self, role: str) -> str:
-        """Real namespace name of a role ("pc", "router", "modem", "cgn", "isp", "dc")."""
+        """Real namespace name of a role ("pc", "router", "modem", "cgn", "aftr", "isp", "dc")."""
         try:
             return self._ns[role]
         except KeyError:

@@ -73,6 +73,25 @@ def test_plan_roles_and_validation() -> None:
     assert len(dnsmasq_argv(LabOptions(dns="servfail"), Path("/x"))) == 2
 
 
+def test_dslite_plan() -> None:
+    opts = LabOptions(dslite=True)
+    assert topology_roles(opts) == ["pc", "router", "aftr", "isp", "dc"]
+    plan = make_plan(opts)
+    # the B4's WAN is IPv6 only (even with ipv6=False) and its IPv4 default is set on the softwire
+    assert not any(line.startswith("addr add") and "/" in line and ":" not in line and "wan0" in line
+                   for line in plan.ip_batch["router"])
+    assert f"addr add {A.DSLITE_B4_V6}/64 dev {A.WAN_IFACE} nodad" in plan.ip_batch["router"]
+    assert not any(line.startswith("route add default") for line in plan.ip_batch["router"])
+    assert f'oifname "{A.DSLITE_IFACE}" masquerade' in plan.nft["router"]
+    assert f'oifname "{A.WAN_IFACE}" masquerade' in plan.nft["aftr"]
+    assert "meta l4proto esp counter drop" in plan.nft["aftr"]
+    assert "isp" not in plan.nft  # nothing changes upstream of the AFTR
+    assert topology_roles(LabOptions(dslite=True, blocks_at="aftr")) == topology_roles(opts)
+    for bad in ({"nat_layers": 2}, {"nat_layers": 0}, {"cgn": True}):
+        with pytest.raises(ValueError):
+            LabOptions(dslite=True, **bad)  # type: ignore[arg-type]
+
+
 def test_addresses_helpers() -> None:
     assert A.public_ipv4(LabOptions()) == A.PUBLIC_V4
     assert A.public_ipv4(LabOptions(nat_layers=0)) == A.PC_PUBLIC_V4
@@ -147,6 +166,15 @@ def test_ipv6_only_pc(make_lab: LabFactory) -> None:
     assert whoami(lab) == A.PC_V6
     assert whoami(lab, f"http://[{A.WEB_V6}]/whoami") == A.PC_V6
     assert lab.probe("pc", ["http", f"http://{A.WEB_V4}/", "--timeout", "0.3"]).get("error"), "IPv4 must not work"
+
+
+@pytest.mark.lab
+def test_dslite_dual_stack(make_lab: LabFactory) -> None:
+    lab = make_lab(dslite=True, ipv6=True, blocks=("udp dport 500",), blocks_at="aftr")
+    assert whoami(lab, f"http://{A.WEB_V4}/whoami") == A.PUBLIC_V4  # NAT44 at the AFTR
+    assert whoami(lab, f"http://[{A.WEB_V6}]/whoami") == A.PC_V6  # IPv6 routed natively
+    assert ping(lab, "pc", A.GATEWAY_V4) and ping(lab, "pc", A.GATEWAY_V6)
+    assert lab.probe("pc", ["udp", A.GATEWAY_V4, "500"])["result"] == "timeout"  # blocks_at="aftr"
 
 
 @pytest.mark.lab
