@@ -35,6 +35,7 @@ SCENARIOS: dict[str, LabOptions] = {
     "udp4500-blocked": LabOptions(blocks=("udp dport 4500",)),
     "esp-blocked-no-nat": LabOptions(nat_layers=0, blocks=("meta l4proto esp",)),
     "random-ports": LabOptions(nat_random_ports=True),
+    "ds-lite": LabOptions(dslite=True),
 }
 
 
