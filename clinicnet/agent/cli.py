@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clinicnet import SCHEMA, __version__
+from clinicnet.errors import UsageError
 
 EXIT_USAGE = 2
 
@@ -154,18 +155,18 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         "quiet": args.quiet,
     }
     settings = config.build(cli, args.config)
-    _precheck_targets(settings.targets)
     lang = _lang(settings.lang)
-    outputs = {k: v for k, v in (("json", settings.json), ("html", settings.html),
-                                 ("markdown", settings.markdown)) if v}
+    outputs = _outputs(settings.json, settings.html, settings.markdown)
     if args.capture and not args.bundle:
-        raise config.UsageError("--capture needs --bundle PATH.zip (the capture goes into the bundle)")
-    if not outputs and not args.bundle:
+        raise UsageError("--capture needs --bundle PATH.zip (the capture goes into the bundle)")
+    announce = not outputs and not args.bundle
+    if announce:
         outputs = output.default_paths(settings.output_dir)
-        import os
-
-        if settings.output_dir and not os.path.isdir(settings.output_dir):
-            raise config.UsageError(f"output folder {settings.output_dir} does not exist")
+    # What could not be written after a whole run is refused before it.
+    for path in [*outputs.values(), *([args.bundle] if args.bundle else [])]:
+        if path != "-":
+            output.check_path(path)
+    _precheck_targets(settings.targets)
     view = progress.make(lang, bool(settings.quiet))
     if args.bundle:
         from clinicnet.agent.bundle import BundleRun
@@ -183,23 +184,26 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         with view:
             report = diagnose(settings, observer=view)
     return _emit(report, outputs, lang, redact=bool(settings.redact), quiet=bool(settings.quiet),
-                 announce=not (args.json or args.html or args.markdown))
+                 announce=announce)
+
+
+def _outputs(json_path: str | None, html: str | None, markdown: str | None) -> dict[str, str]:
+    """The report files asked for, by format."""
+    return {k: v for k, v in (("json", json_path), ("html", html), ("markdown", markdown)) if v}
 
 
 def _precheck_targets(targets: Sequence[str]) -> None:
     """A target name the resolver says does not exist is a typo: say so before probing.
 
     Only a definite "no such name" counts; a resolver that does not answer is a
-    measurement (the DNS probe reports it), not a usage error.
+    measurement (the DNS probe reports it), not a usage error. The syntax was
+    checked with the other settings (``config.validate``).
     """
     import socket
 
-    from clinicnet.agent.config import UsageError, valid_host
     from clinicnet.probes._deadline import call_with_deadline
 
     for t in targets:
-        if not valid_host(t):
-            raise UsageError(f"not a host name or IP address: {t!r}")
         out = call_with_deadline(lambda t=t: socket.getaddrinfo(t, None), 3.0)  # type: ignore[misc]
         if isinstance(out.error, socket.gaierror) and out.error.errno == getattr(socket, "EAI_NONAME", None):
             raise UsageError(f"unknown host {t!r} (the resolver has no such name)")
@@ -224,7 +228,6 @@ def _emit(report: Any, outputs: dict[str, str], lang: str, *, redact: bool, quie
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from clinicnet.agent.config import UsageError
     from clinicnet.reports.report import Report, ReportFormatError
 
     try:
@@ -238,7 +241,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ReportFormatError as exc:
         raise UsageError(f"{args.result}: {exc}") from None
     lang = _lang(args.lang)
-    outputs = {k: v for k, v in (("json", args.json), ("html", args.html), ("markdown", args.markdown)) if v}
+    outputs = _outputs(args.json, args.html, args.markdown)
     return _emit(report, outputs, lang, redact=bool(args.redact), quiet=bool(args.quiet), announce=False)
 
 
@@ -246,13 +249,10 @@ def cmd_ike(args: argparse.Namespace) -> int:
     import json
 
     from clinicnet import system
-    from clinicnet.agent.config import MAX_TIMEOUT, UsageError, valid_host
+    from clinicnet.agent import config
     from clinicnet.probes import ike
 
-    if not valid_host(args.host):
-        raise UsageError(f"not a host name or IP address: {args.host!r}")
-    if not 0 < args.timeout <= MAX_TIMEOUT:
-        raise UsageError(f"timeout must be between 0 and {MAX_TIMEOUT:g} seconds")
+    config.validate(config.Settings(targets=(args.host,), timeout=args.timeout))
     _precheck_targets([args.host])
     result = ike.quick_check(args.host, timeout=args.timeout, privileged=system.is_admin(),
                              ikev1_always=args.ikev1_always)
@@ -265,12 +265,8 @@ def cmd_ike(args: argparse.Namespace) -> int:
 
 def cmd_reflector(args: argparse.Namespace) -> int:
     from clinicnet.agent import reflector
-    from clinicnet.agent.config import UsageError
 
-    try:
-        return reflector.run(args)
-    except reflector.ReflectorUsageError as exc:
-        raise UsageError(str(exc)) from None
+    return reflector.run(args)
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
@@ -294,7 +290,6 @@ def cmd_findings(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from clinicnet.agent.config import UsageError
     from clinicnet.reports.catalogue import CATALOGUE
 
     e = CATALOGUE.get(args.finding_id)
@@ -336,9 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bare = args.command is None
     if bare:
         # Double-click / bare run: a full diagnosis with defaults.
-        args = parser.parse_args(["diagnose", *(argv or sys.argv[1:])])
-    from clinicnet.agent.config import UsageError
-
+        args = parser.parse_args(["diagnose", *(sys.argv[1:] if argv is None else argv)])
     try:
         code = COMMANDS[args.command](args)
     except UsageError as exc:

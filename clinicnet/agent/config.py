@@ -11,10 +11,11 @@ import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from clinicnet.errors import UsageError
 from clinicnet.probes.internet import DEFAULT_CHECKS, parse_check
 
 #: where ``diagnose`` looks for a config file when --config is not given
@@ -22,8 +23,6 @@ CONFIG_ENV = "CLINICNET_CONFIG"
 MAX_TIMEOUT = 120.0
 
 
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,6 @@ class Settings:
     markdown: str | None = None
     output_dir: str | None = None
     quiet: bool = False
-    config_file: str | None = field(default=None, compare=False)
 
     def public(self) -> dict[str, Any]:
         """The settings as recorded in the report (no file paths of the PC)."""
@@ -55,7 +53,7 @@ class Settings:
 
 
 _LIST_KEYS = {"targets", "reflectors", "internet_checks", "dns_names", "vpn_processes"}
-_KNOWN = {f.name for f in fields(Settings)} - {"config_file"}
+_KNOWN = {f.name for f in fields(Settings)}
 #: singular spellings accepted in the file, as on the command line
 _ALIASES = {"target": "targets", "reflector": "reflectors", "internet_check": "internet_checks", "dns_name": "dns_names"}
 
@@ -112,7 +110,7 @@ def build(cli: Mapping[str, Any], config_path: str | None = None) -> Settings:
             continue
         merged[key] = tuple(value) if key in _LIST_KEYS else value
     try:
-        s = Settings(**merged, config_file=path)
+        s = Settings(**merged)
     except TypeError as exc:
         raise UsageError(f"bad settings: {exc}") from None
     return validate(s)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from clinicnet.agent.config import UsageError
+from clinicnet.errors import UsageError
 from clinicnet.reports.report import Report
 
 
@@ -31,27 +32,35 @@ def render(report: Report, fmt: str, lang: str, *, color: bool = False) -> str:
 
 
 def check_path(path: str) -> Path:
-    """Refuse before probing what could not be written after it (a usage error, exit 2)."""
+    """Refuse before probing what could not be written after it (a usage error, exit 2).
+
+    Returns the folder the file goes into.
+    """
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{path} is a directory; give a file name")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"cannot write {path}: folder {parent} does not exist")
-    return target
+    return parent
 
 
 def write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file and rename: never a half-written file."""
-    target = check_path(path)
-    parent = target.parent if str(target.parent) else Path(".")
+    parent = check_path(path)
+    tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, target)
+        os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def write_text(path: str, text: str) -> None:

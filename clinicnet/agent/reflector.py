@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import hashlib
 import ipaddress
 import json
 import os
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from clinicnet.agent import reflector_cli
+from clinicnet.errors import UsageError
 from clinicnet.wire import reflector as wire
 
 # Linux socket option numbers Python's socket module does not export.
@@ -260,8 +262,6 @@ class Core:
 
 def _spi_r(token: bytes) -> bytes:
     """A responder SPI that is non-zero and differs per request, like a real responder's."""
-    import hashlib
-
     return hashlib.blake2b(token, digest_size=8, person=b"clinicnet-rfl").digest()
 
 
@@ -513,7 +513,9 @@ def drop_privileges(user: str, log: JsonLog) -> None:
 
     Raw and privileged-port sockets stay usable after setuid (the capability is
     checked when they are made). Does nothing when not started as root (e.g.
-    systemd's DynamicUser with ambient capabilities).
+    systemd's DynamicUser with ambient capabilities). Every module the serving
+    loop uses is imported at the top of this file, not lazily: after the drop the
+    interpreter's own files may be unreadable (a Python installed under /root).
     """
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         log("privileges", action="none", reason="not running as root")
@@ -538,17 +540,13 @@ def _no_new_privs() -> None:
         pass
 
 
-class ReflectorUsageError(ValueError):
-    """Bad option: the CLI prints it as a usage error."""
-
-
 def parse_ports(text: str) -> tuple[int, int]:
     try:
         parts = [int(p) for p in text.split(",")]
     except ValueError:
-        raise ReflectorUsageError(f"--ports must be two port numbers like 500,4500, not {text!r}") from None
+        raise UsageError(f"--ports must be two port numbers like 500,4500, not {text!r}") from None
     if len(parts) != 2 or not all(0 < p < 65536 for p in parts) or parts[0] == parts[1]:
-        raise ReflectorUsageError(f"--ports must be two different port numbers like 500,4500, not {text!r}")
+        raise UsageError(f"--ports must be two different port numbers like 500,4500, not {text!r}")
     return parts[0], parts[1]
 
 
@@ -560,15 +558,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             ipaddress.ip_address(a)
         except ValueError:
-            raise ReflectorUsageError(f"--bind needs an IP address, not {a!r}") from None
+            raise UsageError(f"--bind needs an IP address, not {a!r}") from None
     if args.rate <= 0 or args.burst < 1 or args.max_sources < 1 or args.global_rate <= 0:
-        raise ReflectorUsageError("--rate, --burst, --global-rate and --max-sources must be positive")
+        raise UsageError("--rate, --burst, --global-rate and --max-sources must be positive")
     stream: IO[str] | None = None
     if args.log:
         try:
             stream = open(args.log, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the server
         except OSError as exc:
-            raise ReflectorUsageError(f"cannot open log file {args.log}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot open log file {args.log}: {exc.strerror or exc}") from None
     log = JsonLog(stream, verbose=args.verbose)
     limits = Limits(per_source_rate=args.rate, per_source_burst=args.burst, max_sources=args.max_sources,
                     global_rate=args.global_rate, global_burst=2 * args.global_rate)

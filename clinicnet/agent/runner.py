@@ -89,12 +89,10 @@ def run_probes(
             done.notify_all()
         obs.finished(spec, result)
 
-    threads = []
     for spec in specs:
         obs.started(spec)
         t = threading.Thread(target=worker, args=(spec,), name=f"probe-{spec.name}", daemon=True)
         t.start()
-        threads.append(t)
 
     with lock:
         while len(results) < len(specs):

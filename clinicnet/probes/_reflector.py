@@ -13,6 +13,8 @@ unprivileged UDP socket on Linux and names the router that sent them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import ipaddress
 import os
 import selectors
@@ -21,7 +23,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from clinicnet.probes._deadline import call_with_deadline
 from clinicnet.probes.interface import ProbeContext
@@ -33,7 +35,6 @@ IP_RECVERR = 11
 IP_MTU = 14
 IP_RECVFRAGSIZE = 25
 IP_PMTUDISC_DONT = 0
-IP_PMTUDISC_DO = 2
 IP_PMTUDISC_PROBE = 3
 MSG_ERRQUEUE = 0x2000
 SO_EE_ORIGIN_ICMP = 2
@@ -125,6 +126,8 @@ class IcmpError:
     code: int
     info: int  # next-hop MTU for "fragmentation needed"
     offender: str | None
+    #: where the datagram that caused the error was going (the socket's msg_name)
+    dest: tuple[str, int] | None = None
 
     @property
     def time_exceeded(self) -> bool:
@@ -137,6 +140,18 @@ class IcmpError:
     @property
     def port_unreachable(self) -> bool:
         return self.origin == SO_EE_ORIGIN_ICMP and self.type == 3 and self.code == 3
+
+    @property
+    def unreachable(self) -> bool:
+        """Destination unreachable of any kind: the request has its answer, waiting longer is pointless."""
+        return self.origin == SO_EE_ORIGIN_ICMP and self.type == 3
+
+    def concerns(self, dest: tuple[str, int]) -> bool:
+        """Whether this error was caused by a datagram sent to ``dest`` (raw sockets have port 0)."""
+        if self.dest is None:
+            return True
+        addr, port = self.dest
+        return addr == dest[0] and (not port or not dest[1] or port == dest[1])
 
     def to_json(self) -> dict[str, object]:
         return {"type": self.type, "code": self.code, "from": self.offender, "info": self.info}
@@ -170,24 +185,33 @@ def read_errqueue(sock: socket.socket, limit: int = 16) -> list[IcmpError]:
         return out
     for _ in range(limit):
         try:
-            _data, anc, _flags, _addr = sock.recvmsg(512, 512, MSG_ERRQUEUE | DONTWAIT)
-        except (BlockingIOError, InterruptedError):
+            _data, anc, _flags, addr = sock.recvmsg(512, 512, MSG_ERRQUEUE | DONTWAIT)
+        except OSError:  # BlockingIOError: the queue is empty
             break
-        except OSError:
-            break
+        dest = (str(addr[0]), int(addr[1])) if isinstance(addr, tuple) and len(addr) >= 2 else None
         for level, ctype, cdata in anc:
             if level == socket.IPPROTO_IP and ctype == IP_RECVERR:
                 e = parse_ext_err(cdata)
                 if e is not None:
-                    out.append(e)
+                    out.append(dataclasses.replace(e, dest=dest))
     return out
 
 
-def udp_socket(bind_port: int = 0, *, pmtudisc: int | None = IP_PMTUDISC_DONT, recv_frag: bool = True) -> socket.socket:
-    """An IPv4 UDP socket with the error queue on; raises OSError if the port cannot be bound."""
+def attribute(errors: Sequence[IcmpError], pendings: Sequence[Pending]) -> None:
+    """Hand each error to the unanswered requests whose datagrams caused it."""
+    for e in errors:
+        for p in pendings:
+            if not p.answered and e.concerns(p.dest):
+                p.icmp.append(e)
+
+
+def udp_socket(bind_port: int | None = None, *, pmtudisc: int | None = IP_PMTUDISC_DONT,
+               recv_frag: bool = True) -> socket.socket:
+    """An IPv4 UDP socket with the error queue on, bound to ``bind_port`` when given (0 = any
+    port, chosen now so the caller knows it); raises OSError if the port cannot be bound."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        if bind_port:
+        if bind_port is not None:
             s.bind(("0.0.0.0", bind_port))
         enable_recverr(s)
         if IS_LINUX:
@@ -207,10 +231,8 @@ class Pending:
     """One request in flight and what came back for it (working state, not a result)."""
 
     def __init__(self, sock: socket.socket, payload: bytes, token: bytes, dest: tuple[str, int],
-                 parse: Callable[[bytes], wire.Reply | None], label: str = "", *, raw_ipv4: bool = False) -> None:
+                 parse: Callable[[bytes], wire.Reply | None], label: str = "") -> None:
         self.sock = sock
-        #: a raw IPv4 socket: reads start with the IP header
-        self.raw_ipv4 = raw_ipv4
         self.payload = payload
         self.token = token
         self.dest = dest
@@ -229,6 +251,11 @@ class Pending:
         return self.reply is not None
 
     @property
+    def done(self) -> bool:
+        """Answered, failed to send, or refused by ICMP: nothing more will come."""
+        return self.answered or self.send_error is not None or any(e.unreachable for e in self.icmp)
+
+    @property
     def state(self) -> str:
         if self.reply is not None:
             return "answered"
@@ -241,26 +268,28 @@ class Pending:
         return "silent"
 
 
-def _send(p: Pending) -> None:
-    try:
-        p.sock.sendto(p.payload, p.dest)
+#: errors a sendto() on an unconnected socket reports for an *earlier* datagram
+_ASYNC_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH}
+
+
+def _send(p: Pending, siblings: Sequence[Pending]) -> None:
+    for attempt in (0, 1):
+        try:
+            p.sock.sendto(p.payload, p.dest)
+        except OSError as exc:
+            queued = read_errqueue(p.sock)
+            attribute(queued, siblings)
+            if attempt == 0 and queued and exc.errno in _ASYNC_ERRNOS:
+                continue  # the socket's pending error belonged to what went before: send again
+            if p.sends == 0:
+                p.send_error = exc.strerror or type(exc).__name__
+            if exc.errno == errno.EMSGSIZE:  # the kernel knows the path MTU is smaller
+                p.send_error = "message too long for the known path MTU"
+            return
         p.sends += 1
         if p.first_sent is None:
             p.first_sent = time.monotonic()
-    except OSError as exc:
-        if p.sends == 0:
-            p.send_error = exc.strerror or type(exc).__name__
-        if exc.errno == 90:  # EMSGSIZE: the kernel knows the path MTU is smaller
-            p.send_error = "message too long for the known path MTU"
-        read = read_errqueue(p.sock)
-        p.icmp.extend(read)
-
-
-@dataclass
-class ExchangeStats:
-    malformed: int = 0
-    foreign: int = 0
-    icmp: list[IcmpError] = field(default_factory=list)
+        return
 
 
 def exchange(
@@ -269,13 +298,17 @@ def exchange(
     *,
     resend: float = 0.4,
     max_sends: int = 3,
-) -> ExchangeStats:
-    """Send every request, resend the unanswered, collect replies until all answer or ``until``.
+    done: Callable[[Pending], bool] = lambda p: p.done,
+    stop: Callable[[Sequence[Pending]], bool] | None = None,
+) -> None:
+    """Send every request, resend the unanswered, collect replies until each is done or ``until``.
 
     Replies are matched by token *and* socket, so two probes sharing a reflector
-    never take each other's answers.
+    never take each other's answers; ICMP errors by the destination of the
+    datagram that caused them, so a closed port ends only its own requests, at once.
+    ``done`` says when a request needs nothing more (a trace counts any ICMP error);
+    ``stop`` may end the whole exchange early (checked at least every 0.2 s).
     """
-    stats = ExchangeStats()
     by_sock: dict[int, list[Pending]] = {}
     for p in pendings:
         by_sock.setdefault(p.sock.fileno(), []).append(p)
@@ -285,35 +318,29 @@ def exchange(
         for fd, s in socks.items():
             sel.register(s, selectors.EVENT_READ, fd)
         for p in pendings:
-            _send(p)
+            _send(p, by_sock[p.sock.fileno()])
         next_resend = time.monotonic() + resend
         while True:
             now = time.monotonic()
-            open_ = [p for p in pendings if not p.answered and p.send_error is None]
-            if not open_ or now >= until:
+            open_ = [p for p in pendings if not done(p)]
+            if not open_ or now >= until or (stop is not None and stop(pendings)):
                 break
             if now >= next_resend:
                 for p in open_:
-                    if p.sends < max_sends and not any(e.frag_needed for e in p.icmp):
-                        _send(p)
+                    if p.sends < max_sends:
+                        _send(p, by_sock[p.sock.fileno()])
                 next_resend = now + resend
-            for key, _ in sel.select(timeout=max(0.0, min(until, next_resend) - now)):
+            wake = min(until, next_resend, now + 0.2 if stop is not None else until)
+            for key, _ in sel.select(timeout=max(0.0, wake - now)):
                 fd = key.data
-                _drain(socks[fd], by_sock[fd], stats, by_sock[fd][0].raw_ipv4)
+                _drain(socks[fd], by_sock[fd])
     finally:
         sel.close()
-    return stats
 
 
-def _drain(sock: socket.socket, pendings: list[Pending], stats: ExchangeStats, raw_ipv4: bool) -> None:
-    errs = read_errqueue(sock)
-    if errs:
-        stats.icmp.extend(errs)
-        # Every request on this socket went to the same place: the error concerns them all
-        # (the probes that need to tell requests apart use one socket per request).
-        for p in pendings:
-            if not p.answered:
-                p.icmp.extend(errs)
+def _drain(sock: socket.socket, pendings: list[Pending]) -> None:
+    attribute(read_errqueue(sock), pendings)
+    raw_ipv4 = sock.type == socket.SOCK_RAW
     for _ in range(64):
         anc: list[tuple[int, int, bytes]] = []
         try:
@@ -332,27 +359,16 @@ def _drain(sock: socket.socket, pendings: list[Pending], stats: ExchangeStats, r
         if raw_ipv4:
             parsed = wire.ipv4_payload(data)
             if parsed is None:
-                stats.malformed += 1
-                continue
+                continue  # not an IPv4 datagram we can read: hostile or truncated, dropped
             data = parsed[2]
-        matched = parsed_any = False
         for p in pendings:
             reply = p.parse(data)
-            if reply is None:
-                continue
-            parsed_any = True
-            if reply.token == p.token and not p.answered:
+            if reply is not None and reply.token == p.token and not p.answered:
                 p.reply = reply
                 p.reply_fragment = frag
                 if p.first_sent is not None:
                     p.rtt_ms = round((time.monotonic() - p.first_sent) * 1000, 2)
-                matched = True
                 break
-        if not matched:
-            if parsed_any:
-                stats.foreign += 1
-            else:
-                stats.malformed += 1
 
 
 def local_address_towards(address: str) -> str | None:

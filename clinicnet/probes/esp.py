@@ -38,7 +38,7 @@ def _esp_pending(sock: socket.socket, address: str, port: int, *, in_udp: bool) 
     token = payload[: wire.ESP_HEADER_LEN]
     return R.Pending(sock, payload, token, (address, port),
                      lambda d: wire.parse_esp_reply(d, in_udp=in_udp),
-                     "esp_udp" if in_udp else "esp", raw_ipv4=not in_udp)
+                     "esp_udp" if in_udp else "esp")
 
 
 def _state(p: R.Pending | None) -> dict[str, Any]:

@@ -115,7 +115,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         down: dict[int, R.Pending] = {}
         for size in FRAGMENT_SIZES:
             for table, reply in ((up, 0), (down, size)):
-                s = R.udp_socket(pmtudisc=R.IP_PMTUDISC_DONT)
+                s = R.udp_socket()
                 socks.append(s)
                 table[size] = R.ike_pending(s, addr, PORT, natt=False, size=size, reply_size=reply,
                                             label=f"{'down' if reply else 'up'}{size}")

@@ -65,7 +65,6 @@ DEADLINE_MARGIN = 0.05
 MAX_IGNORED = 10
 #: outcomes that are ICMP errors (the target or a router refused)
 ICMP_OUTCOMES = icmp_errors.OUTCOMES
-ANSWER_OUTCOMES = tuple(k.value for k in ReplyKind if k.is_answer)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ An exception that escapes is treated as a bug and becomes status ``error``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -83,5 +83,3 @@ class Stopwatch:
             started_at=self.started_at,
         )
 
-
-Summariser = Callable[[ProbeResult], str]

@@ -27,9 +27,10 @@ are traced. Whatever the LAN sends back is treated as hostile (``wire.upnp``).
 from __future__ import annotations
 
 import contextlib
-import http.client
+import select
 import socket
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from clinicnet import system
@@ -71,7 +72,8 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> dict[str, Any]:
                 s.connect((address, TRACE_PORT))
             pend[ttl] = R.ike_pending(s, address, TRACE_PORT, natt=False, label=f"ttl{ttl}")
         # Stop as soon as every TTL got *something* (an ICMP error or the reflector's answer).
-        _exchange_until_each_heard(list(pend.values()), time.monotonic() + budget)
+        R.exchange(list(pend.values()), time.monotonic() + budget, resend=0.6, max_sends=2,
+                   done=_heard, stop=_TraceStop())
     finally:
         R.close_all(socks)
     hops: list[dict[str, Any]] = []
@@ -86,7 +88,7 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> dict[str, Any]:
             break
         else:
             hops.append({"ttl": ttl, "address": None, "kind": "silent"})
-    # Hops past the first public one were not waited for (see _exchange_until_each_heard).
+    # Hops past the first public one were not waited for (see _TraceStop).
     first_public = next((i for i, h in enumerate(hops) if h["kind"] == "public"), None)
     if first_public is not None and reached_at is None:
         hops = hops[: first_public + 1]
@@ -101,61 +103,33 @@ def _public_hop(p: R.Pending) -> bool:
     return any(e.time_exceeded and e.offender and R.address_kind(e.offender) == "public" for e in p.icmp)
 
 
-def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
-    # R.exchange stops when every request is answered; a trace also counts ICMP as heard.
-    for p in pend:
-        with contextlib.suppress(OSError):
-            p.sock.send(p.payload)
-            p.sends += 1
-    resend_at = time.monotonic() + 0.6
-    public_heard_at: float | None = None
-    import selectors
+def _heard(p: R.Pending) -> bool:
+    return bool(p.icmp) or p.reply is not None
 
-    sel = selectors.DefaultSelector()
-    try:
-        for p in pend:
-            sel.register(p.sock, selectors.EVENT_READ, p)
-        while time.monotonic() < until:
-            if all(p.icmp or p.reply is not None for p in pend):
-                break
-            reached = [p for p in pend if p.reply is not None]
-            if reached and all(p.icmp or p.reply is not None for p in pend[: pend.index(reached[0])]):
-                break
-            # NATs sit before the first public hop: once that hop and every hop below
-            # it have been heard, later hops cannot change the count, so stop waiting.
-            # A silent hop below it (routers rate-limit ICMP: Linux allows a burst of
-            # 6 per peer, then 1/s) gets one resend's worth of extra time, no more.
-            public = next((i for i, p in enumerate(pend) if _public_hop(p)), None)
-            if public is not None:
-                if all(p.icmp or p.reply is not None for p in pend[:public]):
-                    break
-                public_heard_at = public_heard_at or time.monotonic()
-                if time.monotonic() - public_heard_at > _SILENT_HOP_GRACE_S:
-                    break
-            now = time.monotonic()
-            if now >= resend_at:
-                for p in pend:
-                    if not p.icmp and p.reply is None and p.sends < 2:
-                        with contextlib.suppress(OSError):
-                            p.sock.send(p.payload)
-                            p.sends += 1
-                resend_at = now + 10
-            wake = min(until, resend_at, (public_heard_at or until) + _SILENT_HOP_GRACE_S + 0.01)
-            for key, _ in sel.select(timeout=max(0.0, wake - now)):
-                p = key.data
-                p.icmp.extend(R.read_errqueue(p.sock))
-                for _ in range(8):
-                    try:
-                        data = p.sock.recv(65535, R.DONTWAIT)
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    except OSError:
-                        continue
-                    reply = p.parse(data)
-                    if reply is not None and reply.token == p.token:
-                        p.reply = reply
-    finally:
-        sel.close()
+
+class _TraceStop:
+    """When later hops cannot change the answer any more.
+
+    Once the destination answered with every hop below it heard, or the first
+    public hop answered with every hop below it heard (NATs sit before the first
+    public hop), stop. A silent hop below that public hop (routers rate-limit ICMP:
+    Linux allows a burst of 6 per peer, then 1/s) gets ``_SILENT_HOP_GRACE_S``, no more.
+    """
+
+    def __init__(self) -> None:
+        self.public_heard_at: float | None = None
+
+    def __call__(self, pend: Sequence[R.Pending]) -> bool:
+        reached = next((i for i, p in enumerate(pend) if p.reply is not None), None)
+        if reached is not None and all(_heard(p) for p in pend[:reached]):
+            return True
+        public = next((i for i, p in enumerate(pend) if _public_hop(p)), None)
+        if public is None:
+            return False
+        if all(_heard(p) for p in pend[:public]):
+            return True
+        self.public_heard_at = self.public_heard_at or time.monotonic()
+        return time.monotonic() - self.public_heard_at > _SILENT_HOP_GRACE_S
 
 
 # ---------------------------------------------------------------------------
@@ -165,6 +139,7 @@ def _exchange_until_each_heard(pend: list[R.Pending], until: float) -> None:
 
 def _http(url: str, until: float, method: str = "GET", body: bytes | None = None,
           headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    import http.client
     from urllib.parse import urlsplit
 
     u = urlsplit(url)
@@ -182,39 +157,36 @@ def _http(url: str, until: float, method: str = "GET", body: bytes | None = None
         conn.close()
 
 
-def upnp_query(gateway: str, until: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"state": "silent"}
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.setblocking(False)
+def _ssdp_search(gateway: str, until: float, out: dict[str, Any]) -> upnp.SsdpResponse | None:
+    """M-SEARCH the gateway (unicast, then multicast on the LAN); its answer or None.
+
+    The unicast search goes out on a connected socket so that a gateway without
+    UPnP, which answers ICMP port-unreachable, ends the wait at once.
+    """
+    deadline = min(until, time.monotonic() + 1.2)
+    sends = [(gateway, 0.0), (upnp.SSDP_ADDR, 0.0), (gateway, 0.4)]
+    start = time.monotonic()
+    ignored = 0
+    with contextlib.ExitStack() as stack:
+        multi = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        uni = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        for sock in (multi, uni):
+            sock.setblocking(False)
         with contextlib.suppress(OSError):
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-        found: upnp.SsdpResponse | None = None
-        ignored = 0
-        deadline = min(until, time.monotonic() + 1.2)
-        sends = [(gateway, 0.0), (upnp.SSDP_ADDR, 0.0), (gateway, 0.4)]
-        start = time.monotonic()
-        # The unicast M-SEARCH goes out on a connected socket so that a gateway without
-        # UPnP, which answers ICMP port-unreachable, ends the wait at once.
-        uni = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        uni.setblocking(False)
+            multi.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
         with contextlib.suppress(OSError):
             uni.connect((gateway, upnp.SSDP_PORT))
-        import select
-
-        while time.monotonic() < deadline and found is None:
-            now = time.monotonic()
+        while (now := time.monotonic()) < deadline:
             while sends and now - start >= sends[0][1]:
                 dest, _ = sends.pop(0)
                 with contextlib.suppress(OSError):
                     if dest == gateway:
                         uni.send(upnp.msearch(dest))
                     else:
-                        s.sendto(upnp.msearch(dest), (dest, upnp.SSDP_PORT))
-            r, _, _ = select.select([s, uni], [], [], max(0.0, min(deadline, start + 0.4) - now) or 0.05)
-            if not r:
-                continue
-            if uni in r:
+                        multi.sendto(upnp.msearch(dest), (dest, upnp.SSDP_PORT))
+            wake = min(deadline, start + sends[0][1]) if sends else deadline
+            ready, _, _ = select.select([multi, uni], [], [], max(0.0, wake - now))
+            if uni in ready:
                 try:
                     data = uni.recv(upnp.MAX_SSDP + 1)
                 except ConnectionRefusedError:
@@ -222,17 +194,16 @@ def upnp_query(gateway: str, until: float) -> dict[str, Any]:
                     break
                 except OSError:
                     data = b""
-                resp = upnp.parse_ssdp(data) if data else None
-                if resp is not None:
-                    found = resp
-                    break
                 if data:
+                    resp = upnp.parse_ssdp(data)
+                    if resp is not None:
+                        return resp
                     out["malformed_ssdp"] = out.get("malformed_ssdp", 0) + 1
-            if s not in r:
+            if multi not in ready:
                 continue
             for _ in range(16):
                 try:
-                    data, addr = s.recvfrom(upnp.MAX_SSDP + 1)
+                    data, addr = multi.recvfrom(upnp.MAX_SSDP + 1)
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError:
@@ -241,17 +212,19 @@ def upnp_query(gateway: str, until: float) -> dict[str, Any]:
                     ignored += 1  # only the default gateway's view counts
                     continue
                 resp = upnp.parse_ssdp(data)
-                if resp is None:
-                    out["malformed_ssdp"] = out.get("malformed_ssdp", 0) + 1
-                    continue
-                found = resp
-                break
-    finally:
-        s.close()
-        with contextlib.suppress(NameError):
-            uni.close()
+                if resp is not None:
+                    return resp
+                out["malformed_ssdp"] = out.get("malformed_ssdp", 0) + 1
     if ignored:
         out["ignored_other_hosts"] = ignored
+    return None
+
+
+def upnp_query(gateway: str, until: float) -> dict[str, Any]:
+    import http.client  # only here: ~14 ms, and only a gateway that answers SSDP needs it
+
+    out: dict[str, Any] = {"state": "silent"}
+    found = _ssdp_search(gateway, until, out)
     if found is None:
         return out
     out["state"] = "answered"

@@ -73,11 +73,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
             if s is None:
                 continue
             socks.append(s)
-            lport = int(s.getsockname()[1]) if port else 0
-            if not port:
-                # an unbound socket gets its port at the first send: bind explicitly to know it
-                s.bind(("0.0.0.0", 0))
-                lport = int(s.getsockname()[1])
+            lport = int(s.getsockname()[1])
             jobs.append((R.ike_pending(s, first, IKE_PORT, natt=False, label=source), source, lport))
             if source == "ephemeral":
                 jobs.append((R.ike_pending(s, first, NATT_PORT, natt=True, label=source), source, lport))

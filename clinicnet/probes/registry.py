@@ -25,13 +25,6 @@ PROBES: tuple[ProbeSpec, ...] = (
 )
 
 
-def spec(name: str) -> ProbeSpec:
-    for s in PROBES:
-        if s.name == name:
-            return s
-    raise KeyError(name)
-
-
 def load(s: ProbeSpec) -> ProbeFunc:
     module = importlib.import_module(s.module)
     func: ProbeFunc = module.probe

@@ -147,8 +147,6 @@ _S: Final[dict[str, dict[str, str]]] = {
     "probe.name.nat_mapping": {"ja": "NAT の変換方法", "en": "NAT mapping"},
     "probe.name.fragments": {"ja": "IP フラグメント", "en": "IP fragments"},
     "probe.name.nat_layers": {"ja": "NAT の段数", "en": "NAT layers"},
-    "probe.name.upnp": {"ja": "ルータ情報（UPnP）", "en": "Router info (UPnP)"},
-    "probe.name.clock": {"ja": "時計", "en": "Clock"},
     # --- the guide's facts, short (findings.md G1-G11) ----------------------------------
     "g.G1": {
         "ja": "IPsec+IKE 方式でなければ動作しません",

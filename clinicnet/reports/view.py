@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from clinicnet.model import Finding, JSONValue, ProbeResult, Severity, Status
+from clinicnet.model import Finding, JSONValue, Severity
 from clinicnet.reports import catalogue, i18n
 from clinicnet.reports.report import Report
 
@@ -80,13 +80,6 @@ def severity_counts(report: Report) -> dict[Severity, int]:
 def counts_line(report: Report, lang: str) -> str:
     """``エラー 1 / 注意 2 / 情報 0``: the findings at a glance."""
     return " / ".join(f"{i18n.severity_label(s, lang)} {n}" for s, n in severity_counts(report).items())
-
-
-def status_counts(probes: tuple[ProbeResult, ...]) -> dict[Status, int]:
-    counts = {s: 0 for s in Status}
-    for p in probes:
-        counts[p.status] += 1
-    return counts
 
 
 def format_value(v: JSONValue) -> str:

@@ -25,17 +25,13 @@ class DefaultRoute:
     metric: int = 0
 
 
-#: Interface kinds the report distinguishes (the guide cares about Wi-Fi, G9).
-KINDS = ("wired", "wifi", "tunnel", "loopback", "virtual", "unknown")
-
-
 def is_admin() -> bool:
     """Administrator (Windows) or root/CAP_NET_RAW (Linux): raw-socket probes need it."""
     return _impl.is_admin()
 
 
 def interface_kind(name: str) -> str:
-    """One of ``KINDS`` for a network interface name."""
+    """``wired``, ``wifi``, ``tunnel``, ``loopback``, ``virtual`` or ``unknown`` (Wi-Fi matters, G9)."""
     return _impl.interface_kind(name)
 
 

@@ -1,4 +1,4 @@
-"""IKE wire codec: builds the first message of an IKE exchange and parses any reply.
+"""Wire formats. The IKE codec builds the first message of an IKE exchange and parses any reply.
 
 Pure functions over ``bytes`` (``struct`` only, no sockets, no scapy) so the probe
 imports fast on a clinic PC and every parser can be fuzzed without a network.
@@ -8,27 +8,7 @@ The parsers never raise: whatever arrives on UDP 500/4500 becomes a
 ``ike`` holds what IKEv1 and IKEv2 share (header, payload chain, the parsed
 reply, NAT detection), ``ikev2`` and ``ikev1`` the version-specific builders and
 parsers, ``vendor_ids`` the table of known vendor IDs and ``dh`` the
-Diffie-Hellman public values a real initiator would send.
+Diffie-Hellman public values a real initiator would send; ``reflector`` and
+``upnp`` are the reflector protocol and the router's UPnP/NAT-PMP answers.
+Nothing is re-exported here, so importing one format does not load the others.
 """
-
-from clinicnet.wire.ike import (
-    ChosenProposal,
-    NatDetection,
-    NotifyInfo,
-    ParsedReply,
-    ReplyKind,
-    VendorId,
-    nat_detection,
-    parse_reply,
-)
-
-__all__ = [
-    "ChosenProposal",
-    "NatDetection",
-    "NotifyInfo",
-    "ParsedReply",
-    "ReplyKind",
-    "VendorId",
-    "nat_detection",
-    "parse_reply",
-]

@@ -109,11 +109,6 @@ def identify(data: bytes) -> str | None:
     return None
 
 
-def vid_bytes(name_hex: str) -> bytes:
-    """Bytes of a vendor ID we send ourselves (one place for the hex literals)."""
-    return bytes.fromhex(name_hex)
-
-
 #: vendor IDs an IKEv1 initiator such as a Windows or strongSwan client sends
 RFC3947_NAT_T = "4a131c81070358455c5728f20e95452f"
 NAT_T_DRAFT_02 = "cd60464335df21f87cfdb2fc68b6a448"
