@@ -7,7 +7,6 @@ command-line options override it. Everything a user can get wrong becomes a
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicnet.errors import UsageError
+from clinicnet.netaddr import valid_host
 from clinicnet.probes.internet import DEFAULT_CHECKS, parse_check
 
 #: where ``diagnose`` looks for a config file when --config is not given
@@ -84,21 +84,6 @@ def load_file(path: str) -> dict[str, Any]:
             value = tuple(value)
         out[k] = value
     return out
-
-
-def valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    if not host or len(host) > 253:
-        return False
-    labels = host.rstrip(".").split(".")
-    return all(
-        0 < len(lb) <= 63 and all(c.isalnum() or c in "-_" for c in lb) and not lb.startswith("-")
-        for lb in labels
-    )
 
 
 def build(cli: Mapping[str, Any], config_path: str | None = None) -> Settings:

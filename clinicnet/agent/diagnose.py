@@ -13,6 +13,7 @@ from clinicnet import system
 from clinicnet.agent.config import Settings
 from clinicnet.agent.runner import Observer, run_probes
 from clinicnet.model import ProbeResult, Unmeasured
+from clinicnet.netaddr import is_ip
 from clinicnet.probes import registry
 from clinicnet.probes.interface import ProbeContext, ProbeSpec
 from clinicnet.reports import rules, verdict
@@ -24,20 +25,10 @@ def default_dns_names(s: Settings) -> tuple[str, ...]:
     names: list[str] = []
     for url in s.internet_checks:
         host = urlsplit(url).hostname
-        if host and not _is_ip(host):
+        if host and not is_ip(host):
             names.append(host)
-    names.extend(t for t in s.targets if not _is_ip(t))
+    names.extend(t for t in s.targets if not is_ip(t))
     return tuple(dict.fromkeys(names))
-
-
-def _is_ip(host: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return False
 
 
 def host_info() -> dict[str, str]:

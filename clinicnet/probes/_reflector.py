@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from clinicnet.netaddr import address_kind  # noqa: F401  (the probes use it as R.address_kind)
 from clinicnet.probes._deadline import call_with_deadline
 from clinicnet.probes.interface import ProbeContext
 from clinicnet.wire import reflector as wire
@@ -49,37 +50,6 @@ IS_LINUX = sys.platform.startswith("linux")
 DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 SKIP_NO_REFLECTOR = "no reflector given (--reflector HOST): this needs a clinicnet reflector"
-
-CGN_NET = ipaddress.ip_network("100.64.0.0/10")
-#: IANA's DS-Lite block (RFC 6333 §5.7): 192.0.0.1 is the AFTR's end of the softwire, 192.0.0.2
-#: the B4's; seen on a trace hop or as a router's WAN address, it means IPv4 rides on IPv6
-DSLITE_NET = ipaddress.ip_network("192.0.0.0/29")
-
-
-#: what a NAT's inside looks like: RFC 1918 and link-local. Not ``ipaddress.is_private``,
-#: which also calls the documentation ranges (192.0.2.0/24 ...) private: those are routed
-#: like public addresses in labs and examples, and no home router uses them inside.
-PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-                                                        "169.254.0.0/16", "127.0.0.0/8"))
-
-
-def address_kind(address: str) -> str:
-    """``private`` (RFC 1918), ``cgn`` (100.64.0.0/10, RFC 6598), ``dslite`` (192.0.0.0/29,
-    the DS-Lite softwire's B4/AFTR addresses, RFC 6333), ``public`` or ``invalid``."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "invalid"
-    if ip.version != 4:
-        return "private" if (ip.is_link_local or ip.is_loopback or ip in ipaddress.ip_network("fc00::/7")) else "public"
-    if ip in CGN_NET:
-        return "cgn"
-    if ip in DSLITE_NET:
-        return "dslite"
-    if any(ip in n for n in PRIVATE_NETS):
-        return "private"
-    return "public"
-
 
 def new_token() -> bytes:
     while True:

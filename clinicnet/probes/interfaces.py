@@ -12,20 +12,8 @@ from typing import Any
 
 from clinicnet import system
 from clinicnet.model import ProbeResult, Status
+from clinicnet.netaddr import v6_scope
 from clinicnet.probes.interface import ProbeContext, Stopwatch
-
-
-def _v6_scope(addr: ipaddress.IPv6Address) -> str:
-    if addr.is_loopback:
-        return "loopback"
-    if addr.is_link_local:
-        return "link-local"
-    if addr in ipaddress.ip_network("fc00::/7"):
-        return "ula"
-    if addr.is_global or addr in ipaddress.ip_network("2001:db8::/32"):
-        # 2001:db8::/32 is documentation space; treat it as global so labs behave like the field
-        return "global"
-    return "other"
 
 
 def collect() -> list[dict[str, Any]]:
@@ -52,7 +40,7 @@ def collect() -> list[dict[str, Any]]:
             elif a.family == socket.AF_INET6:
                 text = a.address.split("%", 1)[0]
                 try:
-                    scope = _v6_scope(ipaddress.IPv6Address(text))
+                    scope = v6_scope(ipaddress.IPv6Address(text))
                 except ValueError:
                     scope = "other"
                 entry["ipv6"].append({"address": text, "scope": scope})

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from clinicnet import __version__
 from clinicnet.model import ProbeResult, Status
+from clinicnet.netaddr import valid_hostname
 from clinicnet.probes._deadline import call_with_deadline
 from clinicnet.probes.interface import ProbeContext, Stopwatch
 
@@ -69,21 +70,12 @@ def parse_check(url: str) -> CheckSpec:
     try:
         literal = ipaddress.ip_address(host).version
     except ValueError:
-        if not _valid_hostname(host):
+        if not valid_hostname(host):
             raise ValueError(f"check URL {url!r} has an invalid host name {host!r}") from None
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
     return CheckSpec(url, scheme, host, port, path, literal)
-
-
-def _valid_hostname(host: str) -> bool:
-    if len(host) > 253:
-        return False
-    labels = host.rstrip(".").split(".")
-    return all(
-        0 < len(lb) <= 63 and all(c.isalnum() or c == "-" for c in lb) and not lb.startswith("-") for lb in labels
-    )
 
 
 def _resolve(spec: CheckSpec, family: int, timeout: float) -> tuple[list[str], str | None]:

@@ -25,6 +25,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from clinicnet.model import Finding, JSONValue, Unmeasured
+from clinicnet.netaddr import is_ip
 from clinicnet.reports.report import Report
 
 #: Public hosts every clinic's diagnosis talks to; naming them reveals nothing and
@@ -187,13 +188,9 @@ def host_of(entry: str) -> str | None:
     else:
         host = s
     host = host.strip().rstrip(".").lower()
-    if not host:
+    if not host or is_ip(host):
         return None
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-        return None
-    except ValueError:
-        return host
+    return host
 
 
 class Redactor:
@@ -251,13 +248,8 @@ class Redactor:
         ignored, so registering liberally is safe.
         """
         n = name.strip().rstrip(".").lower()
-        if len(n) < 2 or n.isdigit() or n in self._keep_hosts or is_mask(n):
+        if len(n) < 2 or n.isdigit() or n in self._keep_hosts or is_mask(n) or is_ip(n):
             return
-        try:
-            ipaddress.ip_address(n.split("%", 1)[0])
-            return
-        except ValueError:
-            pass
         if n not in self._names:
             self._names.add(n)
             alts = "|".join(re.escape(x) for x in sorted(self._names, key=len, reverse=True))
@@ -397,7 +389,7 @@ class Redactor:
     def _value(self, obj: JSONValue, *, key: str) -> JSONValue:
         if isinstance(obj, str):
             cat = _KEY_CATEGORIES.get(key.lower())
-            if cat and obj.strip() and not is_mask(obj) and not _is_address(obj):
+            if cat and obj.strip() and not is_mask(obj) and not is_ip(obj):
                 if cat == "host":
                     if obj.strip().lower().rstrip(".") in self._keep_hosts:
                         return obj
@@ -420,14 +412,6 @@ def _is_netmask(ip: ipaddress.IPv4Address) -> bool:
     """255.255.255.0 and friends: the same on every network, and needed to read a config."""
     inverted = ~int(ip) & 0xFFFFFFFF
     return int(ip) != 0 and inverted & (inverted + 1) == 0
-
-
-def _is_address(s: str) -> bool:
-    try:
-        ipaddress.ip_address(s.strip().split("%", 1)[0])
-        return True
-    except ValueError:
-        return False
 
 
 def _strings(v: JSONValue) -> list[str]:

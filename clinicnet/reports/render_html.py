@@ -28,9 +28,9 @@ from clinicnet.reports.view import (
     FindingView,
     counts_line,
     finding_views,
-    format_duration,
     format_json,
     host_summary,
+    probe_duration,
 )
 
 #: nesting depth up to which values become nested tables; deeper ones are shown as JSON
@@ -258,24 +258,15 @@ def _findings(report: Report, lang: str) -> Markup:
         )
         for i, f in enumerate(views, 1)
     ]
-    parts.append(
-        el(
-            "table",
-            el(
-                "thead",
-                el(
-                    "tr",
-                    el("th", i18n.t("finding.id", lang), scope="col"),
-                    el("th", i18n.t("severity.label", lang), scope="col"),
-                    el("th", i18n.t("finding.title", lang), scope="col"),
-                ),
-            ),
-            el("tbody", rows),
-            class_="findings-index",
-        )
-    )
+    parts.append(_table(("finding.id", "severity.label", "finding.title"), rows, lang, "findings-index"))
     parts.extend(_finding(f, i, lang) for i, f in enumerate(views, 1))
     return el("section", *parts, id="findings")
+
+
+def _table(header_keys: tuple[str, ...], rows: list[Markup], lang: str, class_: str) -> Markup:
+    """A table with one header row of UI strings (``i18n`` keys) over ``rows``."""
+    head = el("thead", el("tr", [el("th", i18n.t(k, lang), scope="col") for k in header_keys]))
+    return el("table", head, el("tbody", rows), class_=class_)
 
 
 def _finding(f: FindingView, index: int, lang: str) -> Markup:
@@ -348,26 +339,8 @@ def _unmeasured(report: Report, lang: str) -> Markup:
     else:
         parts.append(el("p", i18n.t("unmeasured.note", lang)))
         rows = [el("tr", el("td", el("code", u.what)), el("td", u.why)) for u in report.unmeasured]
-        parts.append(
-            el(
-                "table",
-                el(
-                    "thead",
-                    el(
-                        "tr",
-                        el("th", i18n.t("unmeasured.what", lang), scope="col"),
-                        el("th", i18n.t("unmeasured.why", lang), scope="col"),
-                    ),
-                ),
-                el("tbody", rows),
-                class_="unmeasured",
-            )
-        )
+        parts.append(_table(("unmeasured.what", "unmeasured.why"), rows, lang, "unmeasured"))
     return el("section", *parts, id="unmeasured")
-
-
-def _duration(p: ProbeResult) -> str:
-    return "-" if p.status is Status.SKIPPED and not p.duration_s else format_duration(p.duration_s)
 
 
 def _probes(report: Report, lang: str) -> Markup:
@@ -380,30 +353,14 @@ def _probes(report: Report, lang: str) -> Markup:
             "tr",
             el("td", el("a", i18n.probe_label(p.name, lang), href=f"#probe-{i}")),
             el("td", el("span", i18n.status_label(p.status, lang), class_=f"badge st-{p.status.value}")),
-            el("td", _duration(p), class_="num"),
+            el("td", probe_duration(p), class_="num"),
             el("td", p.reason),
             data_probe=p.name,
             data_status=p.status.value,
         )
         for i, p in enumerate(report.probes, 1)
     ]
-    parts.append(
-        el(
-            "table",
-            el(
-                "thead",
-                el(
-                    "tr",
-                    el("th", i18n.t("probe.label", lang), scope="col"),
-                    el("th", i18n.t("status.label", lang), scope="col"),
-                    el("th", i18n.t("probe.duration", lang), scope="col"),
-                    el("th", i18n.t("probe.reason", lang), scope="col"),
-                ),
-            ),
-            el("tbody", rows),
-            class_="probes",
-        )
-    )
+    parts.append(_table(("probe.label", "status.label", "probe.duration", "probe.reason"), rows, lang, "probes"))
     parts.extend(_probe_details(p, i, lang) for i, p in enumerate(report.probes, 1))
     return el("section", *parts, id="probes")
 
@@ -417,7 +374,7 @@ def _probe_details(p: ProbeResult, index: int, lang: str) -> Markup:
         " ",
         el("code", p.name, class_="muted"),
         " · ",
-        _duration(p),
+        probe_duration(p),
     )
     body: list[object] = [el("p", p.reason, class_="reason")] if p.reason else []
     if p.started_at:

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import re
 
-from clinicnet.model import JSONValue, Status
+from clinicnet.model import JSONValue
 from clinicnet.reports import i18n
 from clinicnet.reports.report import Report
 from clinicnet.reports.view import (
     FindingView,
     counts_line,
     finding_views,
-    format_duration,
     format_json,
     format_value,
     host_summary,
+    probe_duration,
 )
 
 _VERDICT_MARK = {"ready": "○", "ready_with_warnings": "△", "not_ready": "×", "inconclusive": "?"}
@@ -182,7 +182,7 @@ def _probes(out: list[str], report: Report, lang: str) -> None:
     for p in report.probes:
         label = i18n.probe_label(p.name, lang)
         name = esc(label) if label == p.name else f"{esc(label)} ({code(p.name, in_table=True)})"
-        dur = "-" if p.status is Status.SKIPPED and not p.duration_s else format_duration(p.duration_s)
+        dur = probe_duration(p)
         out.append(f"| {name} | {esc(i18n.status_label(p.status, lang))} | {dur} | {esc(p.reason)} |")
     out.append("")
 

@@ -20,9 +20,9 @@ from clinicnet.reports.view import (
     FindingView,
     counts_line,
     finding_views,
-    format_duration,
     format_value,
     host_summary,
+    probe_duration,
 )
 
 _RESET = "\x1b[0m"
@@ -175,7 +175,7 @@ def _probes(out: _Out, report: Report, lang: str) -> None:
             _clean(i18n.probe_label(p.name, lang)),
             p.status,
             i18n.status_label(p.status, lang),
-            "-" if p.status is Status.SKIPPED and not p.duration_s else format_duration(p.duration_s),
+            probe_duration(p),
             _clean(p.reason),
         )
         for p in report.probes

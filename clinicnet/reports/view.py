@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from clinicnet.model import Finding, JSONValue, Severity
+from clinicnet.model import Finding, JSONValue, ProbeResult, Severity, Status
 from clinicnet.reports import catalogue, i18n
 from clinicnet.reports.report import Report
 
@@ -110,6 +110,11 @@ def format_duration(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.2f} s"
+
+
+def probe_duration(p: ProbeResult) -> str:
+    """A probe's duration for the tables; ``-`` for one skipped before it started."""
+    return "-" if p.status is Status.SKIPPED and not p.duration_s else format_duration(p.duration_s)
 
 
 def host_summary(report: Report) -> str:

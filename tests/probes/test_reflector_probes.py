@@ -9,8 +9,8 @@ import time
 import pytest
 
 from clinicnet.model import Status
+from clinicnet.netaddr import address_kind
 from clinicnet.probes import esp, fragments, nat_layers, nat_mapping
-from clinicnet.probes._reflector import address_kind
 from clinicnet.probes.interface import ProbeContext
 
 PROBES = (esp, nat_mapping, fragments)

@@ -9,7 +9,7 @@ import pytest
 from clinicnet.model import ProbeResult, Status, Verdict
 from clinicnet.reports import i18n, render_text
 from clinicnet.reports.textwidth import pad, truncate, width, wrap
-from clinicnet.reports.view import format_duration
+from clinicnet.reports.view import probe_duration
 from tests.reports import factories as fx
 
 LANGS = ("ja", "en")
@@ -72,7 +72,7 @@ def test_probe_table_columns_line_up_in_display_columns(lang: str) -> None:
     for p in report.probes:
         label = i18n.probe_label(p.name, lang)
         row = next(line for line in out if line.startswith("  " + label + " "))
-        dur = "-" if p.status is Status.SKIPPED and not p.duration_s else format_duration(p.duration_s)
+        dur = probe_duration(p)
         status = i18n.status_label(p.status, lang)
         # the status column starts at the same column, the duration column ends at the same column
         ends.add(("status", width(row[: row.index(status, len(label) + 2)])))

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity
+from clinicnet.reports.rules import ike
 from clinicnet.reports.rules.interface import Evidence, finding, rule
 
 #: G7: 100 Mbps class recommended
@@ -32,10 +33,7 @@ def physical_uplinks(ev: Evidence) -> list[Mapping[str, Any]]:
 
 
 def ike_answered_any(ev: Evidence) -> bool:
-    return any(
-        t.get("udp500") == "answered" or t.get("udp4500") == "answered"
-        for t in ev.values("ike").get("targets", [])
-    )
+    return any(t.get("udp500") == "answered" or t.get("udp4500") == "answered" for t in ike.targets(ev))
 
 
 def vpn_up(ev: Evidence) -> bool:

@@ -13,22 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity
+from clinicnet.netaddr import address_kind
 from clinicnet.reports.rules import ike
 from clinicnet.reports.rules.interface import Evidence, finding, rule
 
 FULL_MTU = 1500
-CGN_PREFIX = "100.64.0.0/10"
-
-
-def _in_cgn(address: Any) -> bool:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(str(address)) in ipaddress.ip_network(CGN_PREFIX)
-    except ValueError:
-        return False
-
-
 def nat_present(ev: Evidence) -> bool | None:
     """True if any probe saw NAT, False if some measured and none did, None if none measured."""
     seen: list[bool] = []
@@ -94,7 +83,7 @@ def nat_cgn(ev: Evidence) -> Finding | None:
     v = ev.values("nat_layers")
     addresses = list(v.get("cgn_addresses") or [])
     local = ev.values("nat_mapping").get("local_address")
-    if _in_cgn(local):
+    if isinstance(local, str) and address_kind(local) == "cgn":
         addresses.append(local)
     if not (v.get("cgn") or addresses):
         return None
