@@ -8,23 +8,15 @@ TTL trace sees the AFTR answer time-exceeded from 192.0.0.1.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from tests.lab import addresses as A
+from tests.lab.reports import findings, probe_result
 from tests.lab.strongswan import start_charon
 from tests.probes.reflector_lab import start_reflector_beside_gateway
 
 pytestmark = pytest.mark.lab
-
-
-def findings(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f["id"]: f for f in report["findings"]}
-
-
-def probe(report: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(p for p in report["probes"] if p["name"] == name)
 
 
 def test_softwire_carries_ipv4_and_the_aftr_drops_esp(make_lab):
@@ -50,7 +42,7 @@ def test_dslite_reports_ipv4_over_ipv6_and_ike_works(make_lab):
     assert f["evidence"]["mechanism"] == "DS-Lite"
     assert f["evidence"]["trace_hops"] == [A.DSLITE_AFTR_V4]
     assert f["evidence"]["esp_passes"] is None  # no reflector: ESP not measured
-    target = probe(report, "ike")["values"]["targets"][0]
+    target = probe_result(report, "ike")["values"]["targets"][0]
     assert target["udp500"] == "answered" and target["udp4500"] == "answered"
     assert target["nat"]["local_behind_nat"] is True
     assert "nat.present" in found
@@ -68,7 +60,7 @@ def test_dslite_with_reflector_esp_blocked_is_info(make_lab):
     assert found["esp.blocked"]["severity"] == "info"
     over = found["ipv4.over_ipv6"]["evidence"]
     assert over["esp_passes"] is False and over["esp_in_udp_passes"] is True
-    nat = probe(report, "nat_layers")["values"]
+    nat = probe_result(report, "nat_layers")["values"]
     assert nat["private_layers"] == 1 and nat["ipv4_over_ipv6"]["detected"] is True
     kinds = [(h["address"], h["kind"]) for h in nat["trace"]["hops"]]
     assert kinds[:3] == [(A.ROUTER_LAN_V4, "private"), (A.DSLITE_AFTR_V4, "dslite"), (A.ISP_PUBLIC_V4, "public")]

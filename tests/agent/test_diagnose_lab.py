@@ -7,23 +7,14 @@ and asserts the verdict and the finding ids of its JSON report.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from clinicnet import SCHEMA
 from tests.lab import addresses as A
+from tests.lab.reports import findings, probe_result
 from tests.lab.strongswan import start_charon
 
 pytestmark = pytest.mark.lab
-
-
-def finding_ids(report: dict[str, Any]) -> set[str]:
-    return {f["id"] for f in report["findings"]}
-
-
-def probe(report: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(p for p in report["probes"] if p["name"] == name)
 
 
 def with_gateway(lab):  # type: ignore[no-untyped-def]
@@ -38,25 +29,25 @@ def test_all_good_single_nat(make_lab):
     for key in ("clinicnet_version", "created_at", "host", "verdict", "findings", "probes"):
         assert key in report
     assert report["verdict"] == "ready", report["findings"]
-    assert finding_ids(report) == {"nat.present"}
+    assert set(findings(report)) == {"nat.present"}
     statuses = {p["name"]: (p["status"], p["reason"]) for p in report["probes"]}
     for name in ("privileges", "interfaces", "routes", "vpn", "dns", "internet", "ike"):
         assert statuses[name][0] == "ok", statuses
     # the reflector's probes say why they did not run instead of guessing
     for name in ("esp", "nat_mapping", "fragments"):
         assert statuses[name][0] == "skipped" and "reflector" in statuses[name][1], statuses
-    assert probe(report, "internet")["values"]["ipv4_ok"] is True
-    assert probe(report, "dns")["values"]["all_resolved"] is True
+    assert probe_result(report, "internet")["values"]["ipv4_ok"] is True
+    assert probe_result(report, "dns")["values"]["all_resolved"] is True
     assert lab.last_diagnose.returncode == 0
 
 
 def test_ipv6_only_pc(make_lab):
     lab = with_gateway(make_lab(ipv4=False, ipv6=True))
     report = lab.diagnose()
-    ids = finding_ids(report)
+    ids = set(findings(report))
     assert {"ipv4.missing", "ipv6.present"} <= ids
     assert report["verdict"] == "not_ready"
-    inet = probe(report, "internet")["values"]
+    inet = probe_result(report, "internet")["values"]
     assert inet["ipv6_ok"] is True and inet["ipv4_ok"] is False
     assert lab.last_diagnose.returncode == 3
 
@@ -64,7 +55,7 @@ def test_ipv6_only_pc(make_lab):
 def test_internet_down(make_lab):
     lab = with_gateway(make_lab(internet_down=True))
     report = lab.diagnose()
-    ids = finding_ids(report)
+    ids = set(findings(report))
     assert "internet.down" in ids
     assert "dns.failed" not in ids  # no IP connectivity either: a line fault, not DNS
     assert "vpn.up_internet_down" not in ids
@@ -74,20 +65,20 @@ def test_internet_down(make_lab):
 def test_dns_broken(make_lab):
     lab = with_gateway(make_lab(dns="down"))
     report = lab.diagnose()
-    ids = finding_ids(report)
+    ids = set(findings(report))
     assert "dns.failed" in ids
     assert "internet.down" not in ids  # the IP-literal check answered
     assert report["verdict"] == "not_ready"
-    assert probe(report, "internet")["values"]["ip_literal_ok"] is True
+    assert probe_result(report, "internet")["values"]["ip_literal_ok"] is True
 
 
 def test_vpn_up_internet_down_is_by_design(make_lab):
     lab = with_gateway(make_lab(vpn_up=True))
     report = lab.diagnose()
-    ids = finding_ids(report)
+    ids = set(findings(report))
     assert "vpn.up_internet_down" in ids
     assert not ids & {"internet.down", "dns.failed"}
-    vpn = probe(report, "vpn")["values"]
+    vpn = probe_result(report, "vpn")["values"]
     assert vpn["vpn_up"] is True and vpn["default_via_tunnel"] is True
     assert report["verdict"] == "ready"
 

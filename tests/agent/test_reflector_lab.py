@@ -12,9 +12,9 @@ import pytest
 
 from tests.lab import addresses as A
 from tests.lab.harness import REPO_ROOT
+from tests.lab.reports import probe_result
 from tests.probes.reflector_lab import (
     events,
-    probe_result,
     start_reflector,
     start_reflector_beside_gateway,
     wait_event,

@@ -83,9 +83,3 @@ def start_upnp(lab: Lab, wan_ip: str, *, hostile: bool = False) -> subprocess.Po
     return proc
 
 
-def finding_ids(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f["id"]: f for f in report["findings"]}
-
-
-def probe_result(report: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(p for p in report["probes"] if p["name"] == name)

@@ -9,7 +9,8 @@ import pytest
 
 from tests.lab import addresses as A
 from tests.lab.harness import REPO_ROOT
-from tests.probes.reflector_lab import finding_ids, probe_result, start_reflector
+from tests.lab.reports import findings, probe_result
+from tests.probes.reflector_lab import start_reflector
 
 pytestmark = pytest.mark.lab
 REFL = ["--reflector", A.REFLECTOR_V4]
@@ -26,7 +27,7 @@ def test_esp_passes_a_plain_linux_nat(make_lab):
     assert r["esp_in_udp"]["state"] == "answered"
     assert r["observed_address"] == A.PUBLIC_V4
     assert esp["values"]["nat_present"] is True
-    assert "esp.blocked" not in finding_ids(report)
+    assert "esp.blocked" not in findings(report)
 
 
 def test_esp_dropped_without_nat_is_an_error(make_lab):
@@ -37,7 +38,7 @@ def test_esp_dropped_without_nat_is_an_error(make_lab):
     assert esp["status"] == "failed", esp
     assert esp["values"]["nat_present"] is False
     assert esp["values"]["esp_in_udp_passes"] is True  # the reflector is alive: only ESP is lost
-    f = finding_ids(report)["esp.blocked"]
+    f = findings(report)["esp.blocked"]
     assert f["severity"] == "error"
     assert report["verdict"] == "not_ready"
 
@@ -46,7 +47,7 @@ def test_esp_dropped_behind_nat_is_info(make_lab):
     lab = make_lab(nat_layers=1, blocks=("meta l4proto esp",))
     start_reflector(lab)
     report = lab.diagnose(REFL, target=None)
-    assert finding_ids(report)["esp.blocked"]["severity"] == "info"
+    assert findings(report)["esp.blocked"]["severity"] == "info"
 
 
 def test_esp_without_privileges_is_skipped_with_privileges_in_the_reason(make_lab):

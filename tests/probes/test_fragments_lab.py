@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.lab import addresses as A
-from tests.probes.reflector_lab import finding_ids, probe_result, start_reflector
+from tests.lab.reports import findings, probe_result
+from tests.probes.reflector_lab import start_reflector
 
 pytestmark = pytest.mark.lab
 REFL = ["--reflector", A.REFLECTOR_V4]
@@ -39,7 +40,7 @@ def test_fragments_pass_and_full_mtu(make_lab):
     assert v["down"]["4000"]["reply_fragmented"] is True
     assert v["fragments_up_pass"] is True and v["fragments_down_pass"] is True
     assert v["pmtu"]["path_mtu"] == 1500
-    assert not {"fragments.dropped", "mtu.small"} & set(finding_ids(report))
+    assert not {"fragments.dropped", "mtu.small"} & set(findings(report))
 
 
 def test_router_dropping_fragments(make_lab):
@@ -50,7 +51,7 @@ def test_router_dropping_fragments(make_lab):
     v = probe_result(report, "fragments")["values"]
     assert v["control"]["state"] == "answered"
     assert v["up_ok"] == {"2000": False, "4000": False}
-    f = finding_ids(report)["fragments.dropped"]
+    f = findings(report)["fragments.dropped"]
     assert f["severity"] == "warning"
     assert f["evidence"]["direction"] == "toward the reflector"
 
@@ -64,7 +65,7 @@ def test_fragments_dropped_only_on_the_way_back(make_lab):
     v = probe_result(report, "fragments")["values"]
     assert v["up_ok"] == {"2000": True, "4000": True}
     assert v["down_ok"] == {"2000": False, "4000": False}
-    assert finding_ids(report)["fragments.dropped"]["evidence"]["direction"] == "from the reflector"
+    assert findings(report)["fragments.dropped"]["evidence"]["direction"] == "from the reflector"
 
 
 def _small_mtu(lab, mtu: int = 1400) -> None:
@@ -82,10 +83,10 @@ def test_small_mtu_reported_by_icmp(make_lab):
     assert pmtu["path_mtu"] == 1400
     assert pmtu["black_hole"] is False
     assert pmtu["icmp_frag_needed"][0]["from"] == A.ROUTER_LAN_V4
-    f = finding_ids(report)["mtu.small"]
+    f = findings(report)["mtu.small"]
     assert f["severity"] == "warning" and f["evidence"]["path_mtu"] == 1400
     # a NAT router reassembles and re-fragments: non-DF fragments still pass
-    assert "fragments.dropped" not in finding_ids(report)
+    assert "fragments.dropped" not in findings(report)
 
 
 def test_small_mtu_with_frag_needed_blocked_is_a_black_hole(make_lab):
@@ -98,5 +99,5 @@ def test_small_mtu_with_frag_needed_blocked_is_a_black_hole(make_lab):
     assert pmtu["black_hole"] is True
     assert pmtu["largest_answered"] == 1400
     assert pmtu["icmp_frag_needed"] == []
-    f = finding_ids(report)["mtu.small"]
+    f = findings(report)["mtu.small"]
     assert f["evidence"]["black_hole"] is True

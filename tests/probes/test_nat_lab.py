@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.lab import addresses as A
-from tests.probes.reflector_lab import finding_ids, probe_result, start_reflector, start_upnp
+from tests.lab.reports import findings, probe_result
+from tests.probes.reflector_lab import start_reflector, start_upnp
 
 pytestmark = pytest.mark.lab
 REFL = ["--reflector", A.REFLECTOR_V4]
@@ -23,7 +24,7 @@ def test_single_nat_keeps_ports_and_is_not_double(make_lab):
     layers = probe_result(report, "nat_layers")["values"]
     assert layers["private_layers"] == 1
     assert [h["address"] for h in layers["trace"]["hops"]][:2] == [A.ROUTER_LAN_V4, A.ISP_PUBLIC_V4]
-    found = finding_ids(report)
+    found = findings(report)
     assert not {"nat.double", "nat.cgn", "nat.port_not_preserved"} & set(found)
 
 
@@ -31,7 +32,7 @@ def test_double_nat_behind_a_routing_cable_modem(make_lab):
     lab = make_lab(nat_layers=2)
     start_reflector(lab)
     report = lab.diagnose(REFL, target=None)
-    f = finding_ids(report)["nat.double"]
+    f = findings(report)["nat.double"]
     assert f["severity"] == "warning"
     ev = f["evidence"]
     assert ev["private_layers"] == 2
@@ -43,14 +44,14 @@ def test_double_nat_is_found_without_a_reflector_too(make_lab):
     # the trace goes toward the VPN gateway when no reflector is given
     lab = make_lab(nat_layers=2)
     report = lab.diagnose([])
-    assert "nat.double" in finding_ids(report)
+    assert "nat.double" in findings(report)
 
 
 def test_cgn_upstream(make_lab):
     lab = make_lab(nat_layers=1, cgn=True)
     start_reflector(lab)
     report = lab.diagnose(REFL, target=None)
-    found = finding_ids(report)
+    found = findings(report)
     assert found["nat.cgn"]["severity"] == "info"
     assert A.CGN_INSIDE_V4 in found["nat.cgn"]["evidence"]["shared_addresses"]
     assert "nat.double" not in found
@@ -60,7 +61,7 @@ def test_pc_directly_on_cgn(make_lab):
     lab = make_lab(nat_layers=0, cgn=True)
     start_reflector(lab)
     report = lab.diagnose(REFL, target=None)
-    assert "nat.cgn" in finding_ids(report)
+    assert "nat.cgn" in findings(report)
 
 
 def test_random_ports_mean_port_not_preserved(make_lab):
@@ -69,7 +70,7 @@ def test_random_ports_mean_port_not_preserved(make_lab):
     report = lab.diagnose(REFL, target=None)
     m = probe_result(report, "nat_mapping")["values"]
     assert m["port_preserved"]["500"] is False
-    f = finding_ids(report)["nat.port_not_preserved"]
+    f = findings(report)["nat.port_not_preserved"]
     assert f["severity"] == "info"
     assert f["evidence"]["source_port"] == "500"
 
@@ -82,7 +83,7 @@ def test_no_nat_no_findings(make_lab):
     assert m["nat_present"] is False
     assert m["public_address"] == A.PC_PUBLIC_V4
     assert probe_result(report, "nat_layers")["values"]["private_layers"] == 0
-    assert not {"nat.double", "nat.cgn", "nat.port_not_preserved", "esp.blocked"} & set(finding_ids(report))
+    assert not {"nat.double", "nat.cgn", "nat.port_not_preserved", "esp.blocked"} & set(findings(report))
 
 
 def test_upnp_router_with_a_private_wan_address_means_double_nat(make_lab):
@@ -95,7 +96,7 @@ def test_upnp_router_with_a_private_wan_address_means_double_nat(make_lab):
     assert layers["upnp"]["external_ip"] == "192.168.0.2"
     assert layers["upnp"]["device"]["model_name"] == "LAB-R1"
     assert layers["natpmp"]["external_ip"] == "192.168.0.2"
-    f = finding_ids(report)["nat.double"]
+    f = findings(report)["nat.double"]
     assert f["evidence"]["gateway_wan"] == "192.168.0.2"
     assert f["evidence"]["gateway_device"]["friendly_name"] == "Lab Clinic Router"
 
@@ -106,7 +107,7 @@ def test_upnp_router_with_a_public_wan_address_is_single_nat(make_lab):
     report = lab.diagnose([], target=None)
     layers = probe_result(report, "nat_layers")["values"]
     assert layers["gateway_wan"] == A.PUBLIC_V4
-    assert "nat.double" not in finding_ids(report)
+    assert "nat.double" not in findings(report)
 
 
 def test_hostile_upnp_answer_is_refused_not_a_crash(make_lab):

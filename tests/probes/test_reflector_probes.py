@@ -62,10 +62,11 @@ def silent_port_500():
 @pytest.mark.parametrize("mod", PROBES)
 def test_silent_reflector_is_an_error_within_the_deadline(mod, silent_port_500):
     t0 = time.monotonic()
-    r = mod.probe(ProbeContext(reflectors=(silent_port_500,), privileged=True, deadline=t0 + 1.0))
+    r = mod.probe(ProbeContext(reflectors=(silent_port_500,), privileged=True, raw_sockets=True,
+                               deadline=t0 + 1.0))
     assert time.monotonic() - t0 < 1.3
-    assert r.status in (Status.ERROR, Status.SKIPPED), r
-    assert "answer" in r.reason or "privileges" in r.reason
+    assert r.status is Status.ERROR, r
+    assert "answer" in r.reason
 
 
 def test_nat_layers_honours_the_deadline(silent_port_500, monkeypatch):
@@ -74,7 +75,7 @@ def test_nat_layers_honours_the_deadline(silent_port_500, monkeypatch):
     t0 = time.monotonic()
     r = nat_layers.probe(ProbeContext(reflectors=(silent_port_500,), deadline=t0 + 1.0))
     assert time.monotonic() - t0 < 1.5
-    assert r.status in (Status.OK, Status.ERROR, Status.SKIPPED)
+    assert r.status is Status.ERROR, r
 
 
 @pytest.mark.parametrize("address,kind", [

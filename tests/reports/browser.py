@@ -60,18 +60,29 @@ class Browser:
         cmd_r, self._cmd_w = _high(os.pipe())  # we write commands, the browser reads fd 3
         self._evt_r, evt_w = _high(os.pipe())  # the browser writes fd 4, we read
 
-        # stderr to a file: a pipe nobody reads fills up and stalls the browser
-        self._log = open(Path(self.profile) / "chromium.log", "wb")  # noqa: SIM115 - closed in close()
-        # The browser wants the pipe on fds 3 and 4 exactly; bash puts it there
-        # (subprocess would close 3 and 4 after a preexec_fn dup2; dash cannot name fds >= 10).
-        script = f'exec "$0" "$@" 3<&{cmd_r} 4>&{evt_w} {cmd_r}<&- {evt_w}>&-'
-        self.proc = subprocess.Popen(
-            [shutil.which("bash") or "/bin/bash", "-c", script, binary, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-            pass_fds=(cmd_r, evt_w),
-        )
-        os.close(cmd_r)
-        os.close(evt_w)
+        try:
+            # stderr to a file: a pipe nobody reads fills up and stalls the browser
+            self._log = open(Path(self.profile) / "chromium.log", "wb")  # noqa: SIM115 - closed in close()
+            # The browser wants the pipe on fds 3 and 4 exactly; bash puts it there
+            # (subprocess would close 3 and 4 after a preexec_fn dup2; dash cannot name fds >= 10).
+            script = f'exec "$0" "$@" 3<&{cmd_r} 4>&{evt_w} {cmd_r}<&- {evt_w}>&-'
+            self.proc = subprocess.Popen(
+                [shutil.which("bash") or "/bin/bash", "-c", script, binary, *FLAGS,
+                 f"--user-data-dir={self.profile}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
+                pass_fds=(cmd_r, evt_w),
+            )
+        except BaseException:
+            # __exit__ never runs for a constructor that raised: give back what it took
+            for fd in (self._cmd_w, self._evt_r):
+                os.close(fd)
+            if hasattr(self, "_log"):
+                self._log.close()
+            shutil.rmtree(self.profile, ignore_errors=True)
+            raise
+        finally:
+            os.close(cmd_r)
+            os.close(evt_w)
         self._buf = b""
         self._id = 0
         self.events: list[dict[str, Any]] = []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clinicnet.model import ProbeResult, Status
+from clinicnet.model import Finding, ProbeResult, Status
+from clinicnet.reports import rules
 
 
 def pr(name: str, status: Status = Status.OK, **values: Any) -> ProbeResult:
@@ -100,3 +101,10 @@ def healthy(**override: ProbeResult) -> list[ProbeResult]:
     }
     base.update(override)
     return list(base.values())
+
+
+def ids(results: list[ProbeResult]) -> dict[str, Finding]:
+    """The findings the rules make of ``results``, by id; no rule may break on them."""
+    findings, broken = rules.evaluate(results)
+    assert broken == []
+    return {f.id: f for f in findings}

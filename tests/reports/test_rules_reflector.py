@@ -8,16 +8,10 @@ from typing import Any
 from clinicnet.model import ProbeResult, Severity, Status
 from clinicnet.probes import fragments as fragments_probe
 from clinicnet.probes import nat_layers as nat_layers_probe
-from clinicnet.reports import rules
 from tests.reports import evidence as e
+from tests.reports.evidence import ids
 
 REFLECTOR_IDS = {"esp.blocked", "nat.double", "nat.cgn", "nat.port_not_preserved", "fragments.dropped", "mtu.small"}
-
-
-def ids(results: list[ProbeResult]) -> dict[str, Any]:
-    findings, broken = rules.evaluate(results)
-    assert broken == []
-    return {f.id: f for f in findings}
 
 
 def esp(passes: bool | None = True, nat: bool | None = True, status: Status | None = None) -> ProbeResult:
