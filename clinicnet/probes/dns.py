@@ -78,7 +78,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         "ipv6_any": any(r["ipv6"]["addresses"] for r in results),
     }
     if failed:
-        errors = sorted({r["ipv4"]["error"] or "" for r in results if not r["resolved"]} - {""})
+        errors = sorted({r[f]["error"] or "" for r in results if not r["resolved"] for f in ("ipv4", "ipv6")} - {""})
         return sw.result(
             Status.FAILED,
             f"{len(failed)} of {len(results)} name(s) did not resolve: {', '.join(failed)} ({', '.join(errors)})",

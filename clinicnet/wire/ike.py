@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import ipaddress
+import secrets
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -474,3 +475,19 @@ _V1_EXCHANGES = {
 def exchange_name(major: int, exchange: int) -> str:
     table = _V2_EXCHANGES if major == 2 else _V1_EXCHANGES
     return name_of(table, exchange)
+
+
+def new_spi() -> bytes:
+    """Random non-zero SPI whose first byte is non-zero, so it can never look like
+    a non-ESP marker (four zero bytes) on UDP 4500."""
+    spi = secrets.token_bytes(8)
+    return bytes([spi[0] | 0x01]) + spi[1:]
+
+
+def chain(payloads: list[tuple[int, bytes]]) -> bytes:
+    """Link payloads with generic headers (next type, flags, length)."""
+    out = bytearray()
+    for i, (_ptype, body) in enumerate(payloads):
+        nxt = payloads[i + 1][0] if i + 1 < len(payloads) else 0
+        out += struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
+    return bytes(out)

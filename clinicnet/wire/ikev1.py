@@ -9,7 +9,6 @@ sends, since some responders only answer clients that announce NAT-T.
 
 from __future__ import annotations
 
-import secrets
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,9 @@ from clinicnet.wire.ike import (
     ReplyKind,
     VendorId,
     attr_int,
+    chain,
     name_of,
+    new_spi,
     parse_attributes,
     walk_payloads,
 )
@@ -165,7 +166,7 @@ def build_main_mode_1(
     vids: tuple[str, ...] = DEFAULT_VIDS,
 ) -> MainModeRequest:
     """Main Mode message 1: HDR, SA, VID*; on UDP 4500 with the non-ESP marker."""
-    cky = cookie_i if cookie_i is not None else _new_cookie()
+    cky = cookie_i if cookie_i is not None else new_spi()
     tdata = bytearray()
     for num, t in enumerate(transforms, start=1):
         attrs = struct.pack("!HH", 0x8000 | A_ENCR, t.encr)
@@ -189,17 +190,9 @@ def build_main_mode_1(
     proposal = struct.pack("!BBHBBBB", 0, 0, 8 + len(tdata), 1, 1, 0, len(transforms)) + bytes(tdata)
     sa = struct.pack("!II", 1, 1) + proposal  # DOI IPsec, SIT_IDENTITY_ONLY
     payloads = [(PL_SA, sa)] + [(PL_VID, bytes.fromhex(v)) for v in vids]
-    body = bytearray()
-    for i, (_ptype, data) in enumerate(payloads):
-        nxt = payloads[i + 1][0] if i + 1 < len(payloads) else 0
-        body += struct.pack("!BBH", nxt, 0, 4 + len(data)) + data
+    body = chain(payloads)
     header = HEADER.pack(cky, bytes(8), PL_SA, 0x10, MAIN_MODE, 0, 0, 28 + len(body))
-    return MainModeRequest((NON_ESP_MARKER if nat_t else b"") + header + bytes(body), cky, nat_t)
-
-
-def _new_cookie() -> bytes:
-    c = secrets.token_bytes(8)
-    return bytes([c[0] | 0x01]) + c[1:]
+    return MainModeRequest((NON_ESP_MARKER if nat_t else b"") + header + body, cky, nat_t)
 
 
 def parse_body(data: bytes, header: Header, common: dict[str, Any]) -> ParsedReply:

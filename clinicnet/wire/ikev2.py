@@ -28,8 +28,10 @@ from clinicnet.wire.ike import (
     ReplyKind,
     VendorId,
     attr_int,
+    chain,
     name_of,
     natd_hash,
+    new_spi,
     parse_attributes,
     walk_payloads,
 )
@@ -222,13 +224,6 @@ class SaInitRequest:
     ke_data: bytes = field(default=b"", repr=False)
 
 
-def new_spi() -> bytes:
-    """Random non-zero SPI whose first byte is non-zero, so it can never look like
-    a non-ESP marker (four zero bytes) on UDP 4500."""
-    spi = secrets.token_bytes(8)
-    return bytes([spi[0] | 0x01]) + spi[1:]
-
-
 def build_sa_init(
     *,
     local: tuple[str, int],
@@ -288,15 +283,6 @@ def with_group(req: SaInitRequest, group: int, local: tuple[str, int], remote: t
     so a late duplicate of the first error cannot be taken for the retry's answer."""
     groups = req.groups if group in req.groups else req.groups + (group,)
     return build_sa_init(local=local, remote=remote, dh_group=group, groups=groups, nat_t=req.nat_t)
-
-
-def chain(payloads: list[tuple[int, bytes]]) -> bytes:
-    """Link payloads with generic headers (next type, flags, length)."""
-    out = bytearray()
-    for i, (_ptype, body) in enumerate(payloads):
-        nxt = payloads[i + 1][0] if i + 1 < len(payloads) else 0
-        out += struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
-    return bytes(out)
 
 
 def _notify(ntype: int, data: bytes) -> bytes:

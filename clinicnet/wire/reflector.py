@@ -24,6 +24,8 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
+from clinicnet.wire import ike
+
 MAGIC = b"CNRF"
 VERSION = 1
 
@@ -41,20 +43,20 @@ F_FRAGMENTED = 0x0001  #: the request arrived as IP fragments (reassembled by th
 F_CLAMPED = 0x0002  #: the requested reply size was cut down to the request's size
 F_ESP_IN_UDP = 0x0004  #: an ESP echo that arrived (and is answered) inside UDP 4500
 
-# IKE header constants (RFC 7296 §3.1)
-IKE_HEADER = struct.Struct("!8s8sBBBBII")
-IKE_HEADER_LEN = IKE_HEADER.size  # 28
+# IKE header constants (RFC 7296 §3.1), shared with the IKE codec
+IKE_HEADER = ike.HEADER
+IKE_HEADER_LEN = ike.HEADER_LEN  # 28
 IKE_VERSION_2 = 0x20
 EXCHANGE_IKE_SA_INIT = 34
-FLAG_INITIATOR = 0x08
-FLAG_RESPONSE = 0x20
+FLAG_INITIATOR = ike.FLAG_V2_INITIATOR
+FLAG_RESPONSE = ike.FLAG_V2_RESPONSE
 PAYLOAD_NOTIFY = 41
 PAYLOAD_NONE = 0
 #: generic payload header (4) + protocol id, SPI size, notify type (4)
 NOTIFY_HEADER = struct.Struct("!BBHBBH")
 NOTIFY_HEADER_LEN = NOTIFY_HEADER.size  # 8
 #: RFC 3948: IKE on UDP 4500 starts with four zero octets; ESP starts with a non-zero SPI
-NON_ESP_MARKER = b"\x00\x00\x00\x00"
+NON_ESP_MARKER = ike.NON_ESP_MARKER
 #: RFC 3948 §2.3: a NAT keepalive is the single octet 0xFF
 NAT_KEEPALIVE = b"\xff"
 ESP_HEADER = struct.Struct("!II")
