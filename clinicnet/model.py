@@ -59,6 +59,22 @@ JSONValue = Any  # str | int | float | bool | None | list | dict of those
 
 
 @dataclass(frozen=True)
+class Text:
+    """One user-facing text in both report languages.
+
+    Japanese is the reference (clinic staff read it); the English says the same
+    for technicians. Texts sit beside the code that emits them (a probe's SPEC, a
+    finding's module) so a newcomer edits one file, not a central table.
+    """
+
+    ja: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """What one probe measured.
 
@@ -73,6 +89,12 @@ class ProbeResult:
     values: Mapping[str, JSONValue] = field(default_factory=dict)
     duration_s: float = 0.0
     started_at: str = ""
+    #: machine-readable cause of the status (a key of the probe's SPEC.reasons, or a
+    #: common one such as ``no_privileges``); the report renders it in its language
+    #: from the probe's texts, and rules match on it instead of on English words
+    reason_code: str = ""
+    #: values the reason text is formatted with (``str.format`` fields)
+    reason_params: Mapping[str, JSONValue] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +108,8 @@ class ProbeResult:
             "values": dict(self.values),
             "duration_s": round(self.duration_s, 4),
             "started_at": self.started_at,
+            "reason_code": self.reason_code,
+            "reason_params": dict(self.reason_params),
         }
 
     @classmethod
@@ -97,6 +121,8 @@ class ProbeResult:
             values=dict(data.get("values") or {}),
             duration_s=float(data.get("duration_s", 0.0)),
             started_at=str(data.get("started_at", "")),
+            reason_code=str(data.get("reason_code") or ""),
+            reason_params=dict(data.get("reason_params") or {}),
         )
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
-from clinicnet.model import JSONValue, ProbeResult, Status
+from clinicnet.model import JSONValue, ProbeResult, Status, Text
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,43 @@ class ProbeFunc(Protocol):
     def __call__(self, ctx: ProbeContext) -> ProbeResult: ...
 
 
+V = TypeVar("V")
+
+
 @dataclass(frozen=True)
-class ProbeSpec:
-    """How the runner finds a probe without importing it at start-up."""
+class ProbeSpec(Generic[V]):
+    """Everything about a probe except its code, kept in the probe's own module as ``SPEC``.
+
+    The runner, the progress line, the report and ``clinicnet findings`` all take
+    the probe's title from here, so it is written once. ``values`` is the
+    ``TypedDict`` of ``ProbeResult.values``: rules read a probe's values through
+    ``Evidence.of(SPEC)`` and mypy checks every key they use.
+    """
 
     name: str
-    module: str
-    #: one line for the progress display while the probe runs
-    title_en: str
-    title_ja: str
+    #: display order in the progress line and the report (smaller first)
+    order: int
+    title: Text
+    #: the TypedDict describing ``ProbeResult.values`` of this probe
+    values: type[V]
+    #: the ``ProbeContext`` fields this probe reads (documentation and ``--help`` text)
+    options: tuple[str, ...] = ()
+    #: reason code -> text (``str.format`` fields from ``ProbeResult.reason_params``)
+    reasons: Mapping[str, Text] = field(default_factory=dict)
+    #: importable module holding ``probe(ctx)``; defaults to ``clinicnet.probes.<name>``
+    module: str = ""
+
+    @property
+    def module_name(self) -> str:
+        return self.module or f"clinicnet.probes.{self.name}"
+
+    @property
+    def title_en(self) -> str:
+        return self.title.en
+
+    @property
+    def title_ja(self) -> str:
+        return self.title.ja
 
 
 class Stopwatch:

@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import importlib
 
+from clinicnet.model import Text
 from clinicnet.probes.interface import ProbeFunc, ProbeSpec
 
-PROBES: tuple[ProbeSpec, ...] = (
-    ProbeSpec("privileges", "clinicnet.probes.privileges", "privileges", "実行権限"),
-    ProbeSpec("interfaces", "clinicnet.probes.interfaces", "interfaces and addresses", "インターフェースとアドレス"),
-    ProbeSpec("routes", "clinicnet.probes.routes", "default routes", "デフォルトルート"),
-    ProbeSpec("vpn", "clinicnet.probes.vpn", "VPN state", "VPNの状態"),
-    ProbeSpec("dns", "clinicnet.probes.dns", "DNS resolution", "名前解決 (DNS)"),
-    ProbeSpec("internet", "clinicnet.probes.internet", "internet reachability", "インターネット到達性"),
-    ProbeSpec("ike", "clinicnet.probes.ike", "IKE to the VPN gateway (UDP 500/4500)", "VPN装置へのIKE (UDP 500/4500)"),
-    ProbeSpec("esp", "clinicnet.probes.esp", "ESP and ESP-in-UDP via the reflector", "ESPの通過 (リフレクタ)"),
-    ProbeSpec("nat_mapping", "clinicnet.probes.nat_mapping", "NAT mapping seen by the reflector", "NAT変換の確認 (リフレクタ)"),
-    ProbeSpec("fragments", "clinicnet.probes.fragments", "IP fragments and path MTU", "IPフラグメントと経路MTU"),
-    ProbeSpec("nat_layers", "clinicnet.probes.nat_layers", "NAT layers (trace, UPnP, NAT-PMP)", "NATの段数 (経路・UPnP・NAT-PMP)"),
+PROBES: tuple[ProbeSpec[dict], ...] = (
+    ProbeSpec("privileges", 0, Text(ja="実行権限", en="privileges"), dict),
+    ProbeSpec("interfaces", 0, Text(ja="インターフェースとアドレス", en="interfaces and addresses"), dict),
+    ProbeSpec("routes", 0, Text(ja="デフォルトルート", en="default routes"), dict),
+    ProbeSpec("vpn", 0, Text(ja="VPNの状態", en="VPN state"), dict),
+    ProbeSpec("dns", 0, Text(ja="名前解決 (DNS)", en="DNS resolution"), dict),
+    ProbeSpec("internet", 0, Text(ja="インターネット到達性", en="internet reachability"), dict),
+    ProbeSpec("ike", 0, Text(ja="VPN装置へのIKE (UDP 500/4500)", en="IKE to the VPN gateway (UDP 500/4500)"), dict),
+    ProbeSpec("esp", 0, Text(ja="ESPの通過 (リフレクタ)", en="ESP and ESP-in-UDP via the reflector"), dict),
+    ProbeSpec("nat_mapping", 0, Text(ja="NAT変換の確認 (リフレクタ)", en="NAT mapping seen by the reflector"), dict),
+    ProbeSpec("fragments", 0, Text(ja="IPフラグメントと経路MTU", en="IP fragments and path MTU"), dict),
+    ProbeSpec("nat_layers", 0, Text(ja="NATの段数 (経路・UPnP・NAT-PMP)", en="NAT layers (trace, UPnP, NAT-PMP)"), dict),
 )
 
 
 def load(s: ProbeSpec) -> ProbeFunc:
-    module = importlib.import_module(s.module)
+    module = importlib.import_module(s.module_name)
     func: ProbeFunc = module.probe
     return func

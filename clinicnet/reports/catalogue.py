@@ -10,16 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clinicnet.model import Severity
-
-
-@dataclass(frozen=True)
-class Text:
-    ja: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        return self.ja if lang == "ja" else self.en
+from clinicnet.model import Severity, Text
 
 
 @dataclass(frozen=True)

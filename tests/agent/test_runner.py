@@ -6,10 +6,10 @@ import threading
 import time
 
 from clinicnet.agent.runner import run_probes
-from clinicnet.model import ProbeResult, Status
+from clinicnet.model import ProbeResult, Status, Text
 from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
 
-SPECS = [ProbeSpec(n, f"fake.{n}", n, n) for n in ("fast", "slow", "crash", "hang")]
+SPECS = [ProbeSpec(n, 0, Text(n, n), dict, module=f"fake.{n}") for n in ("fast", "slow", "crash", "hang")]
 
 
 class Recorder:

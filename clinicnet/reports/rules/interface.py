@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from clinicnet.model import Finding, ProbeResult, Severity, Status
+
+if TYPE_CHECKING:
+    from clinicnet.probes.interface import ProbeSpec
+
+V = TypeVar("V")
 
 
 class Evidence:
@@ -33,6 +38,14 @@ class Evidence:
         """The probe's values if it was measured, else an empty mapping."""
         r = self._by_name.get(name)
         return r.values if r is not None and r.status in (Status.OK, Status.FAILED) else {}
+
+    def of(self, spec: ProbeSpec[V]) -> V:
+        """The probe's values typed by its ``SPEC.values`` TypedDict (empty if not measured).
+
+        Rules use this rather than ``values(name)`` so mypy checks every key they read
+        against what the probe declares it writes.
+        """
+        return cast(V, self.values(spec.name))
 
     def all(self) -> list[ProbeResult]:
         return list(self._by_name.values())
