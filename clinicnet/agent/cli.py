@@ -116,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("finding_id", metavar="ID")
     e.add_argument("--lang", choices=("ja", "en"), default=None)
 
+    w = sub.add_parser("watch", help="repeat the light probes on a schedule and report when things went down")
+    _add_probe_options(w)
+    _add_output_options(w)
+    w.add_argument("--every", default="60", metavar="SECONDS", help="seconds between rounds (default 60)")
+    w.add_argument("--for", dest="duration", default="8h", metavar="DURATION",
+                   help="how long to watch: 90s, 30m, 8h (default 8h); Ctrl-C ends early and still reports")
+    w.add_argument("--state", metavar="FILE", help="append-only record of the rounds; the same FILE again "
+                   "resumes an interrupted watch (default: clinicnet-watch-<time>.jsonl in --output-dir)")
+    w.add_argument("--output-dir", metavar="DIR", help="where the state and report files go (default: .)")
+
     rf = sub.add_parser("reflector", help="run the reflector server that the ESP/NAT/fragment probes talk to")
     from clinicnet.agent import reflector_cli  # argparse only: keeps start-up light
 
@@ -269,6 +279,12 @@ def cmd_reflector(args: argparse.Namespace) -> int:
     return reflector.run(args)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from clinicnet.agent import watch
+
+    return watch.run_cli(args)
+
+
 def cmd_findings(args: argparse.Namespace) -> int:
     import json
 
@@ -314,6 +330,7 @@ COMMANDS = {
     "findings": cmd_findings,
     "explain": cmd_explain,
     "reflector": cmd_reflector,
+    "watch": cmd_watch,
 }
 
 
