@@ -5,7 +5,8 @@ found by listing the package, so nothing else needs editing. Modules are importe
 only when findings are evaluated or listed, never at CLI start-up, and always in
 the same order (by module name), so a run gives the same findings in the same
 order every time. Private modules (``_evidence``: readings several findings share)
-and ``interface`` are not findings.
+and ``interface`` are not findings. Each module's docstring is its row of
+findings.md's table: when the finding is reported.
 
 Texts: Japanese is written first and is the reference; the English says the same
 thing. Contacts follow the guide: the equipment vendor (機器納入元, G3) for

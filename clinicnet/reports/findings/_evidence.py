@@ -66,7 +66,7 @@ def ike_answered_any(ev: Evidence) -> bool:
     return any(t.get("udp500") == "answered" or t.get("udp4500") == "answered" for t in ike_targets(ev))
 
 
-def ike_nat_present(ev: Evidence) -> bool | None:
+def ike_nat_seen(ev: Evidence) -> bool | None:
     """IKE's NAT detection alone: True/False when some target measured it, None when none did."""
     seen: bool | None = None
     for t in ike_targets(ev):
@@ -81,7 +81,7 @@ def ike_nat_present(ev: Evidence) -> bool | None:
 # --- NAT from every probe ---------------------------------------------------------------
 
 
-def nat_present(ev: Evidence) -> bool | None:
+def nat_seen(ev: Evidence) -> bool | None:
     """True if any probe saw NAT, False if some measured and none did, None if none measured."""
     seen: list[bool] = []
     mapping = ev.values("nat_mapping").get("nat_present")
@@ -91,7 +91,7 @@ def nat_present(ev: Evidence) -> bool | None:
     esp = ev.result("esp")
     if esp is not None and esp.status.value != "error" and esp.values.get("nat_present") is not None:
         seen.append(bool(esp.values["nat_present"]))
-    via_ike = ike_nat_present(ev)
+    via_ike = ike_nat_seen(ev)
     if via_ike is not None:
         seen.append(via_ike)
     layers = ev.values("nat_layers")

@@ -1,4 +1,6 @@
-"""clock.skew: the PC clock is off by more than a few minutes: certificate checks in IKE and in the applications can fail."""
+"""clock.skew: the PC clock is off by more than a few minutes: certificate checks in IKE and in the
+applications can fail.
+"""
 
 from __future__ import annotations
 

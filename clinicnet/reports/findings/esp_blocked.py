@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
-from clinicnet.reports.findings._evidence import nat_present
+from clinicnet.reports.findings._evidence import nat_seen
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -68,7 +68,7 @@ def check(ev: Evidence) -> Finding | None:
     v = ev.values("esp")
     if v.get("esp_passes") is not False:
         return None
-    nat = nat_present(ev)
+    nat = nat_seen(ev)
     return finding(
         FINDING,
         Severity.INFO if nat else Severity.ERROR,

@@ -1,4 +1,6 @@
-"""fragments.dropped: IP fragments do not pass: large IKE messages with certificates can fail; ask for IKE fragmentation."""
+"""fragments.dropped: IP fragments do not pass: large IKE messages with certificates can fail; ask
+for IKE fragmentation.
+"""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
-from clinicnet.reports.findings._evidence import answers_otherwise, attempt_summary, ike_nat_present, ike_targets
+from clinicnet.reports.findings._evidence import answers_otherwise, attempt_summary, ike_nat_seen, ike_targets
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -73,7 +73,7 @@ def check(ev: Evidence) -> Finding | None:
     bad = [t for t in ike_targets(ev) if t.get("udp4500") != "answered" and answers_otherwise(t, 4500)]
     if not bad:
         return None
-    nat = ike_nat_present(ev)
+    nat = ike_nat_seen(ev)
     return finding(
         FINDING,
         Severity.ERROR if nat else Severity.WARNING,

@@ -1,4 +1,10 @@
-"""ike.udp500.blocked: no IKE answer on UDP 500 from a target that answers otherwise (4500, ICMP, TCP) or from any target."""
+"""ike.udp500.blocked: no IKE answer on UDP 500 from a target that answers otherwise (4500, ICMP,
+TCP) or from any target.
+
+"Answers otherwise" is read as an IKE answer on UDP 4500 or an ICMP port-unreachable
+from the target itself (``_evidence.answers_otherwise``); a target that answers nothing
+at all is ``ike.unreachable``.
+"""
 
 from __future__ import annotations
 

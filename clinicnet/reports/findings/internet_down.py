@@ -64,7 +64,7 @@ def check(ev: Evidence) -> Finding | None:
     inet = ev.values("internet")
     if not ev.measured("internet") or not ev.measured("vpn") or inet.get("any_ok") or vpn_up(ev):
         return None
-    if inet.get("only_dns_failures") and (ike_answered_any(ev)):
+    if inet.get("only_dns_failures") and ike_answered_any(ev):
         return None  # IP works (the gateway answered): this is dns.failed, not a line fault
     return finding(
         FINDING,

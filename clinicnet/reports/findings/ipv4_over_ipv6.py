@@ -1,4 +1,7 @@
-"""ipv4.over_ipv6: IPv4 reaches the internet through IPv4-over-IPv6 (MAP-E such as v6プラス, or DS-Lite such as transix): shared address and a restricted port set; ESP cannot pass, only NAT-T on UDP 4500 can, and some routers break IPsec there."""
+"""ipv4.over_ipv6: IPv4 reaches the internet through IPv4-over-IPv6 (MAP-E such as v6プラス, or DS-
+Lite such as transix): shared address and a restricted port set; ESP cannot pass, only NAT-T on
+UDP 4500 can, and some routers break IPsec there.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""nat.double: two or more NAT layers, e.g. a clinic router behind a Wi-Fi cable modem that also routes."""
+"""nat.double: two or more NAT layers, e.g. a clinic router behind a Wi-Fi cable modem that also
+routes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""nat.present: IKE NAT detection (IKEv2, or IKEv1 NAT-D in Main Mode 3/4), the reflector or the trace sees a NAT: fine, no global IP needed, NAT-T on 4500 will be used."""
+"""nat.present: IKE NAT detection (IKEv2, or IKEv1 NAT-D in Main Mode 3/4), the reflector or the
+trace sees a NAT: fine, no global IP needed, NAT-T on 4500 will be used.
+
+The rule reads IKE's NAT detection only; what the reflector and the trace see of NAT
+changes the severity of ``esp.blocked`` (``_evidence.nat_seen``) instead.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""privileges.limited: run without administrator rights: the probes that need raw sockets were skipped."""
+"""privileges.limited: run without administrator rights: the probes that need raw sockets were
+skipped.
+"""
 
 from __future__ import annotations
 

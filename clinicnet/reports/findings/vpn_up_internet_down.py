@@ -1,4 +1,6 @@
-"""vpn.up_internet_down: a VPN is connected and general internet is unreachable: by design, not a fault."""
+"""vpn.up_internet_down: a VPN is connected and general internet is unreachable: by design, not a
+fault.
+"""
 
 from __future__ import annotations
 
