@@ -147,6 +147,7 @@ def test_the_catalogue_is_the_finding_modules() -> None:
         mod = importlib.import_module(r.spec.module)
         assert CATALOGUE[r.id] == replace(mod.FINDING, module=r.spec.module)
         assert r.check is mod.check
+        assert mod.__doc__.startswith(f"{r.id}: "), "a finding module's docstring is its findings.md row"
 
 
 def _findings_md() -> Path | None:

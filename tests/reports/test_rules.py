@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from clinicnet.model import ProbeResult, Severity, Status, Verdict
@@ -190,8 +192,6 @@ def test_errors_win_over_unmeasured():
 
 
 def test_a_crashing_rule_is_reported_not_raised(monkeypatch):
-    from dataclasses import replace
-
     from clinicnet.reports import findings as package
     from clinicnet.reports.findings.interface import Rule
 
@@ -204,6 +204,18 @@ def test_a_crashing_rule_is_reported_not_raised(monkeypatch):
     findings, broken = evaluate(e.healthy())
     assert [u.what for u in broken] == ["rule x.test"]
     assert "RuntimeError: bug" in broken[0].why
+
+
+def test_a_rule_returning_another_findings_id_is_reported(monkeypatch):
+    from clinicnet.model import Finding
+    from clinicnet.reports import findings as package
+
+    loaded = package.rules()
+    impostor = replace(loaded[0], check=lambda ev: Finding("nat.cgn", Severity.INFO, {}))
+    monkeypatch.setattr(package, "_cache", ((impostor,), ()))
+    found, broken = evaluate(e.healthy())
+    assert found == []
+    assert [(u.what, u.why) for u in broken] == [(f"rule {impostor.id}", "rule failed: returned a finding 'nat.cgn'")]
 
 
 def test_port_unreachable_from_a_router_on_the_way_is_not_the_gateway_answering():

@@ -94,6 +94,10 @@ def evaluate(
         except Exception as exc:  # noqa: BLE001
             broken.append(Unmeasured(what=f"rule {r.id}", why=f"rule failed: {type(exc).__name__}: {exc}"))
             continue
-        if f is not None:
-            findings.append(f)
+        if f is None:
+            continue
+        if f.id != r.id:  # the texts shown would be another finding's
+            broken.append(Unmeasured(what=f"rule {r.id}", why=f"rule failed: returned a finding {f.id!r}"))
+            continue
+        findings.append(f)
     return findings, broken
