@@ -11,19 +11,16 @@ from __future__ import annotations
 from clinicnet.reports import findings
 from clinicnet.reports.findings.interface import FindingSpec
 
-#: the catalogue's entry type is the finding modules' spec
-CatalogueEntry = FindingSpec
-
-#: id -> entry, in the findings' evaluation order
-CATALOGUE: dict[str, CatalogueEntry] = {r.id: r.spec for r in findings.rules()}
+#: id -> the finding module's spec, in the findings' evaluation order
+CATALOGUE: dict[str, FindingSpec] = {r.id: r.spec for r in findings.rules()}
 
 
-def entry(finding_id: str) -> CatalogueEntry:
+def entry(finding_id: str) -> FindingSpec:
     """The catalogue entry for an id; a KeyError here is a bug in a rule."""
     return CATALOGUE[finding_id]
 
 
-def get(finding_id: str) -> CatalogueEntry | None:
+def get(finding_id: str) -> FindingSpec | None:
     """The entry or None: renderers use this so that a result file written by a
     newer clinicnet (with ids this one does not know) still renders."""
     return CATALOGUE.get(finding_id)

@@ -43,10 +43,9 @@ def discover() -> tuple[list[Rule], list[Unmeasured]]:
     ``FINDING.id`` (dots as underscores), so ``clinicnet explain ID`` can say where
     it lives and a reader can find it by its id.
     """
-    pkg = importlib.import_module(__name__)
     found: list[Rule] = []
     broken: list[Unmeasured] = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name in _NOT_FINDINGS or info.ispkg:
             continue
         module_name = f"{__name__}.{info.name}"
