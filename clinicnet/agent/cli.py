@@ -294,32 +294,43 @@ def cmd_findings(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([
             {"id": e.id, "severity": e.severity.value, "g_refs": list(e.g_refs),
-             "title": {"ja": e.title.ja, "en": e.title.en}, "severity_note": e.severity_note}
+             "title": {"ja": e.title.ja, "en": e.title.en}, "severity_note": e.severity_note, "path": e.path}
             for e in CATALOGUE.values()
         ], ensure_ascii=False, indent=2))
         return 0
     width = max(len(i) for i in CATALOGUE)
+    path_width = max(len(e.path) for e in CATALOGUE.values())
     for e in CATALOGUE.values():
         g = ",".join(e.g_refs) or "-"
-        print(f"{e.id:<{width}}  {e.severity.value:<7}  {g:<7}  {e.title.get(lang)}")
+        # the path before the title: Japanese titles are double width and would break the columns
+        print(f"{e.id:<{width}}  {e.severity.value:<7}  {g:<7}  {e.path:<{path_width}}  {e.title.get(lang)}")
     return 0
 
 
+#: the one heading the reports do not have
+_DEFINED_IN = {"ja": "定義ファイル", "en": "Defined in"}
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
+    from clinicnet.reports import i18n
     from clinicnet.reports.catalogue import CATALOGUE
 
     e = CATALOGUE.get(args.finding_id)
     if e is None:
         raise UsageError(f"unknown finding id {args.finding_id!r} (see: clinicnet findings)")
-    lang = _lang(args.lang)
-    heads = {"ja": ("概要", "技術的な説明", "次にすること", "根拠"), "en": ("Summary", "Technical", "Next step", "Guide")}
-    h = heads["ja" if lang == "ja" else "en"]
+    lang = i18n.norm_lang(_lang(args.lang))
     print(f"{e.id} [{e.severity.value}] {e.title.get(lang)}")
     if e.severity_note:
         print(f"  ({e.severity_note})")
-    print(f"\n{h[0]}:\n{e.summary.get(lang)}\n\n{h[1]}:\n{e.technical.get(lang)}\n\n{h[2]}:\n{e.next_step.get(lang)}")
+    # the reports' own headings, so the technician meets the same words in both
+    for key, text in (("finding.summary", e.summary), ("finding.technical", e.technical),
+                      ("finding.next_step", e.next_step)):
+        print(f"\n{i18n.t(key, lang)}:\n{text.get(lang)}")
     if e.g_refs:
-        print(f"\n{h[3]}: {', '.join(e.g_refs)}")
+        print(f"\n{i18n.t('finding.g_refs', lang)}:")
+        for g in e.g_refs:
+            print(f"  {g} {i18n.g_ref_text(g, lang)}".rstrip())
+    print(f"\n{_DEFINED_IN[lang]}: {e.path}")
     return 0
 
 

@@ -16,7 +16,8 @@ from clinicnet.model import ProbeResult, Unmeasured
 from clinicnet.netaddr import is_ip
 from clinicnet.probes import registry
 from clinicnet.probes.interface import ProbeContext, ProbeSpec
-from clinicnet.reports import rules, verdict
+from clinicnet.reports import findings as finding_rules
+from clinicnet.reports import verdict
 from clinicnet.reports.report import Report
 
 
@@ -79,7 +80,7 @@ def build_report(
     host: Mapping[str, str],
     wall_s: float = 0.0,
 ) -> Report:
-    findings, broken_rules = rules.evaluate(results, settings)
+    findings, broken_rules = finding_rules.evaluate(results, settings)
     unmeasured: list[Unmeasured] = verdict.unmeasured_from(results) + broken_rules
     return Report(
         created_at=created_at,

@@ -1,7 +1,8 @@
 """The finding catalogue is product surface: ticket systems key on its ids.
 
 Every id a rule can emit must be explainable from the command line in both
-languages, and `findings --json` must be parseable by a vendor's tooling.
+languages, and `findings --json` must be parseable by a vendor's tooling. Both
+say which file a finding lives in, so a technician's question leads to the code.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import clinicnet
+from clinicnet.reports import findings, i18n
 from clinicnet.reports.catalogue import CATALOGUE
-from clinicnet.reports.rules import RULES
+
+#: the directory the shown paths are relative to
+ROOT = Path(clinicnet.__file__).parent.parent
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +31,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_rule_id_is_in_the_catalogue():
-    missing = sorted({r.id for r in RULES} - set(CATALOGUE))
+    missing = sorted({r.id for r in findings.rules()} - set(CATALOGUE))
     assert not missing, f"rules without catalogue entries: {missing}"
 
 
@@ -47,6 +53,8 @@ def test_findings_json_lists_every_entry():
         assert d["severity"] in ("info", "warning", "error")
         assert d["title"]["ja"] and d["title"]["en"]
         assert isinstance(d["g_refs"], list)
+        assert d["path"] == f"clinicnet/reports/findings/{d['id'].replace('.', '_')}.py"
+        assert (ROOT / d["path"]).is_file()
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -57,6 +65,7 @@ def test_findings_text_one_line_per_entry(lang):
     assert len(lines) == len(CATALOGUE)
     for line, e in zip(lines, CATALOGUE.values(), strict=True):
         assert line.startswith(e.id) and e.title.get(lang) in line
+        assert f" {e.path} " in line
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -72,6 +81,25 @@ def test_explain_every_id(finding_id, lang):
     e = CATALOGUE[finding_id]
     assert text.startswith(f"{finding_id} [")
     assert e.title.get(lang) in text and e.next_step.get(lang) in text
+    assert e.summary.get(lang) in text and e.technical.get(lang) in text
+    for g in e.g_refs:
+        assert f"{g} {i18n.g_ref_text(g, lang)}" in text
+    path = text.rstrip().splitlines()[-1].split(": ", 1)[1]
+    assert path == e.path and (ROOT / path).is_file()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_explain_uses_the_reports_headings(lang):
+    """The technician meets the same words in ``explain`` as in the report."""
+    from clinicnet.agent.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["explain", "ike.udp4500.blocked", "--lang", lang]) == 0
+    headings = [line[:-1] for line in out.getvalue().splitlines() if line.endswith(":")]
+    assert headings == [i18n.t(k, lang) for k in ("finding.summary", "finding.technical", "finding.next_step",
+                                                   "finding.g_refs")]
+    assert "次にすること" not in out.getvalue()
 
 
 def test_explain_unknown_id_is_a_usage_error():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clinicnet.model import Finding, ProbeResult, Status
-from clinicnet.reports import rules
+from clinicnet.reports.findings import evaluate
 
 
 def pr(name: str, status: Status = Status.OK, **values: Any) -> ProbeResult:
@@ -105,6 +105,6 @@ def healthy(**override: ProbeResult) -> list[ProbeResult]:
 
 def ids(results: list[ProbeResult]) -> dict[str, Finding]:
     """The findings the rules make of ``results``, by id; no rule may break on them."""
-    findings, broken = rules.evaluate(results)
+    findings, broken = evaluate(results)
     assert broken == []
     return {f.id: f for f in findings}

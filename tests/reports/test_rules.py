@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from clinicnet.model import Severity, Status, Verdict
-from clinicnet.reports import rules, verdict
+from clinicnet.model import ProbeResult, Severity, Status, Verdict
+from clinicnet.reports import verdict
+from clinicnet.reports.findings import evaluate
 from tests.reports import evidence as e
 from tests.reports.evidence import ids
 
 
 def decide(results):
-    findings, _ = rules.evaluate(results)
+    findings, _ = evaluate(results)
     return verdict.decide(findings, results)
 
 
@@ -105,6 +108,34 @@ def test_privileges_limited():
     assert ids(res)["privileges.limited"].severity is Severity.INFO
 
 
+def _skip(name: str, reason: str, code: str = "") -> ProbeResult:
+    return ProbeResult(name, Status.SKIPPED, reason, reason_code=code)
+
+
+def test_privileges_limited_lists_skips_by_their_cause_not_their_words():
+    """The probes' reason codes decide; the English wording may change or be translated."""
+    res = e.healthy(
+        privileges=e.privileges(admin=False),
+        esp=_skip("esp", "要管理者権限", "no_raw_sockets"),
+        fragments=_skip("fragments", "needs raw sockets", "no_privileges"),
+        capture=_skip("capture", "Npcap missing", "no_npcap"),
+        nat_layers=_skip("nat_layers", "no --reflector given, and no privilege to trace", "no_reflector"),
+        nat_mapping=_skip("nat_mapping", "raw socket needs administrator"),
+    )
+    assert ids(res)["privileges.limited"].evidence["skipped_probes"] == ["esp", "fragments", "capture"]
+
+
+def test_privileges_limited_reads_the_words_of_a_result_file_without_reason_codes():
+    """A clinicnet 0.1 result (no reason_code anywhere) read back by ``clinicnet report``."""
+    res = e.healthy(
+        privileges=e.privileges(admin=False),
+        esp=_skip("esp", "needs administrator privileges (raw sockets)"),
+        fragments=_skip("fragments", "Npcap is not installed"),
+        nat_layers=_skip("nat_layers", "no --reflector given"),
+    )
+    assert ids(res)["privileges.limited"].evidence["skipped_probes"] == ["esp", "fragments"]
+
+
 def test_ike_udp500_blocked_when_4500_answers():
     res = e.healthy(ike=e.ike(e.ike_target(udp500="silent")))
     found = ids(res)
@@ -161,14 +192,30 @@ def test_errors_win_over_unmeasured():
 
 
 def test_a_crashing_rule_is_reported_not_raised(monkeypatch):
-    from clinicnet.reports.rules.interface import RULES, Rule
+    from clinicnet.reports import findings as package
+    from clinicnet.reports.findings.interface import Rule
 
     def boom(ev):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("clinicnet.reports.rules.RULES", [*RULES, Rule("x.test", (), boom)])
-    findings, broken = rules.evaluate(e.healthy())
-    assert broken and broken[0].what == "rule x.test"
+    loaded = package.rules()
+    spec = replace(loaded[0].spec, id="x.test")
+    monkeypatch.setattr(package, "_cache", ((*loaded, Rule(spec, boom)), ()))
+    findings, broken = evaluate(e.healthy())
+    assert [u.what for u in broken] == ["rule x.test"]
+    assert "RuntimeError: bug" in broken[0].why
+
+
+def test_a_rule_returning_another_findings_id_is_reported(monkeypatch):
+    from clinicnet.model import Finding
+    from clinicnet.reports import findings as package
+
+    loaded = package.rules()
+    impostor = replace(loaded[0], check=lambda ev: Finding("nat.cgn", Severity.INFO, {}))
+    monkeypatch.setattr(package, "_cache", ((impostor,), ()))
+    found, broken = evaluate(e.healthy())
+    assert found == []
+    assert [(u.what, u.why) for u in broken] == [(f"rule {impostor.id}", "rule failed: returned a finding 'nat.cgn'")]
 
 
 def test_port_unreachable_from_a_router_on_the_way_is_not_the_gateway_answering():

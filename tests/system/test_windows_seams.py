@@ -272,7 +272,7 @@ def test_windows_module_imports_and_degrades_on_linux():
 
 def test_privileges_limited_lists_probes_skipped_for_rights_or_npcap():
     from clinicnet.model import ProbeResult, Status
-    from clinicnet.reports import rules
+    from clinicnet.reports import findings as rules
 
     def run(admin, npcap_ok):
         raw, why = _windows.raw_state(admin, (npcap_ok, "Npcap is installed" if npcap_ok else "Npcap is not installed"))
