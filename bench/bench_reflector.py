@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clinicnet.agent.reflector import Core, JsonLog, Limits  # noqa: E402
+from clinicnet.reflector.core import Core, JsonLog, Limits  # noqa: E402
 from clinicnet.wire import reflector as w  # noqa: E402
 
 UNLIMITED = Limits(per_source_rate=1e12, per_source_burst=1e12, global_rate=1e12, global_burst=1e12)

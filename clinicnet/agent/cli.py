@@ -117,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--lang", choices=("ja", "en"), default=None)
 
     rf = sub.add_parser("reflector", help="run the reflector server that the ESP/NAT/fragment probes talk to")
-    from clinicnet.agent import reflector_cli  # argparse only: keeps start-up light
+    from clinicnet.reflector import options as reflector_options  # argparse only: keeps start-up light
 
-    reflector_cli.add_arguments(rf)
+    reflector_options.add_arguments(rf)
     return parser
 
 
@@ -169,7 +169,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     _precheck_targets(settings.targets)
     view = progress.make(lang, bool(settings.quiet))
     if args.bundle:
-        from clinicnet.agent.bundle import BundleRun
+        from clinicnet.bundle.bundle import BundleRun
 
         run = BundleRun(args.bundle, settings, capture=args.capture, observer=view)
         with view, run:
@@ -264,9 +264,9 @@ def cmd_ike(args: argparse.Namespace) -> int:
 
 
 def cmd_reflector(args: argparse.Namespace) -> int:
-    from clinicnet.agent import reflector
+    from clinicnet.reflector import server
 
-    return reflector.run(args)
+    return server.run(args)
 
 
 def cmd_findings(args: argparse.Namespace) -> int:

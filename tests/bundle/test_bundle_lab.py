@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from clinicnet.agent import bundle, pcap_redact
+from clinicnet.bundle import bundle, pcap_redact
 from tests.lab import addresses as A
 from tests.lab.strongswan import start_charon
 

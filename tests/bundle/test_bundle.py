@@ -1,4 +1,4 @@
-"""Support bundle and pcap redaction, without a network (the lab test is tests/agent/test_bundle_lab.py)."""
+"""Support bundle and pcap redaction, without a network (the lab test is tests/bundle/test_bundle_lab.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from clinicnet.agent import bundle, capture, pcap_redact
-from clinicnet.agent.capture import CaptureResult
+from clinicnet.bundle import bundle, capture, pcap_redact
+from clinicnet.bundle.capture import CaptureResult
 from clinicnet.reports.redact import Redactor
 from clinicnet.reports.redact import redact as redact_report
 from tests.reports import factories as fx
@@ -234,9 +234,13 @@ def test_hosts_of_settings():
 
 
 def test_choose_tool_order():
-    assert capture.choose_tool(lambda t: "/usr/bin/" + t, "linux") == "tcpdump"
-    assert capture.choose_tool(lambda t: "/x/dumpcap" if t == "dumpcap" else None, "linux") == "dumpcap"
-    assert capture.choose_tool(lambda t: "C:/dumpcap.exe", "win32") == "dumpcap"
+    from clinicnet.system import _linux, _windows
+
+    linux, windows = _linux.CAPTURE_TOOLS, _windows.CAPTURE_TOOLS
+    assert capture.choose_tool(lambda t: "/usr/bin/" + t, linux) == "tcpdump"
+    assert capture.choose_tool(lambda t: "/x/dumpcap" if t == "dumpcap" else None, linux) == "dumpcap"
+    assert capture.choose_tool(lambda t: "C:/dumpcap.exe", windows) == "dumpcap"
+    assert capture.choose_tool(lambda t: "/usr/bin/" + t) == "tcpdump"  # this OS's order: Linux here
 
 
 def test_capture_without_privileges_says_why():
