@@ -246,15 +246,20 @@ def _v6(sock: socket.socket) -> bool:
     return sock.family == socket.AF_INET6
 
 
-def icmp_enable(sock: socket.socket) -> bool:
+def _set(sock: socket.socket, v4_option: int, v6_option: int, value: int) -> bool:
+    """Set the IPv4 or IPv6 flavour of an option, whichever the socket is; False if refused."""
     try:
         if _v6(sock):
-            sock.setsockopt(SOL_IPV6, IPV6_RECVERR, 1)
+            sock.setsockopt(SOL_IPV6, v6_option, value)
         else:
-            sock.setsockopt(SOL_IP, IP_RECVERR, 1)
+            sock.setsockopt(SOL_IP, v4_option, value)
     except OSError:
         return False
     return True
+
+
+def icmp_enable(sock: socket.socket) -> bool:
+    return _set(sock, IP_RECVERR, IPV6_RECVERR, 1)
 
 
 def parse_extended_err(data: bytes, offender: bytes) -> IcmpError | None:
@@ -304,26 +309,12 @@ def _with_dest(err: IcmpError, dest: tuple[str, int]) -> IcmpError:
 def udp_fragment_policy(sock: socket.socket, policy: str) -> bool:
     """``fragment``: DF off, large datagrams leave in pieces; ``probe``: DF on, the cached path MTU ignored."""
     mode = {"fragment": IP_PMTUDISC_DONT, "probe": IP_PMTUDISC_PROBE}[policy]
-    try:
-        if _v6(sock):
-            sock.setsockopt(SOL_IPV6, IPV6_MTU_DISCOVER, mode)
-        else:
-            sock.setsockopt(SOL_IP, IP_MTU_DISCOVER, mode)
-    except OSError:
-        return False
-    return True
+    return _set(sock, IP_MTU_DISCOVER, IPV6_MTU_DISCOVER, mode)
 
 
 def udp_report_fragments(sock: socket.socket) -> bool:
     """IP_RECVFRAGSIZE (Linux >= 4.10): each datagram that came in pieces tells its largest fragment."""
-    try:
-        if _v6(sock):
-            sock.setsockopt(SOL_IPV6, IPV6_RECVFRAGSIZE, 1)
-        else:
-            sock.setsockopt(SOL_IP, IP_RECVFRAGSIZE, 1)
-    except OSError:
-        return False
-    return True
+    return _set(sock, IP_RECVFRAGSIZE, IPV6_RECVFRAGSIZE, 1)
 
 
 def udp_path_mtu(sock: socket.socket) -> int | None:
