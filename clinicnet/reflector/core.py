@@ -18,9 +18,9 @@ host lives here:
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
+import socket
 import sys
 import time
 from collections import OrderedDict
@@ -33,6 +33,7 @@ from clinicnet.wire import reflector as wire
 
 #: IPv6 sources are rate-limited per prefix of this length (RFC 6177: a site gets a /64 or more)
 IPV6_PREFIX = 64
+_V4_MAPPED = bytes(10) + b"\xff\xff"
 
 
 @dataclass(frozen=True)
@@ -58,19 +59,19 @@ def source_key(address: str) -> str:
 
     Ports are left out on purpose (a NAT gateway's many ports must not multiply
     its budget), and so are the interface bits of IPv6 (any host can use as many
-    addresses of its /64 as it likes).
+    addresses of its /64 as it likes). Called for every datagram, so it stays in C
+    (``inet_pton``) rather than in :mod:`ipaddress`.
     """
     if ":" not in address:
-        return address  # IPv4, as the kernel spelled it: the fast path of every datagram
+        return address  # IPv4, as the kernel spelled it
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
+        packed = socket.inet_pton(socket.AF_INET6, address.split("%", 1)[0])
+    except (OSError, ValueError):
         return address
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((int(ip) >> (128 - IPV6_PREFIX) << (128 - IPV6_PREFIX), IPV6_PREFIX)))
-    return str(ip)
+    if packed[:12] == _V4_MAPPED:
+        return socket.inet_ntop(socket.AF_INET, packed[12:])
+    keep = IPV6_PREFIX // 8
+    return f"{socket.inet_ntop(socket.AF_INET6, packed[:keep] + bytes(16 - keep))}/{IPV6_PREFIX}"
 
 
 class RateLimiter:
