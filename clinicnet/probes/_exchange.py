@@ -38,8 +38,6 @@ DF_PROBE = udp.PROBE
 
 #: IPv4 + UDP header: sizes in probes are IP datagram sizes, payload = size - this
 UDP_OVERHEAD = 28
-#: non-blocking receive flag; 0 where it does not exist (the sockets are non-blocking anyway)
-DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 SKIP_NO_REFLECTOR = "no reflector given (--reflector HOST): this needs a clinicnet reflector"
 
@@ -222,17 +220,13 @@ def _drain(sock: socket.socket, pendings: list[Pending]) -> None:
     attribute(icmp.read(sock), pendings)
     raw_ipv4 = sock.type == socket.SOCK_RAW
     for _ in range(64):
-        anc: list[tuple[int, int, bytes]] = []
         try:
-            if hasattr(sock, "recvmsg"):
-                data, anc, _flags, _addr = sock.recvmsg(65535, udp.ANCILLARY_SPACE, DONTWAIT)
-            else:  # Windows: no ancillary data (no fragment size), plain datagrams
-                data = sock.recv(65535)
+            data, arrival = udp.receive(sock, 65535)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             continue  # the pending error of a connected socket, already read from the queue
-        frag = udp.arrival(anc).fragment if anc else 0
+        frag = arrival.fragment
         if raw_ipv4:
             parsed = wire.ipv4_payload(data)
             if parsed is None:

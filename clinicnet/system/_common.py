@@ -144,6 +144,10 @@ def classify_icmp(v6: bool, icmp_type: int, icmp_code: int) -> str:
 # --------------------------------------------------------------------------------------
 
 
+#: room for the ancillary data a received datagram may carry (``recvmsg``'s ancbufsize)
+ANCILLARY_SPACE = 256
+
+
 @dataclass(frozen=True)
 class Arrival:
     """What the OS told about one received datagram besides its bytes."""

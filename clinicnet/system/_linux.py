@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import subprocess
 
 from clinicnet.system._common import (
+    ANCILLARY_SPACE,
     LOCAL,
     TUNNEL_NAME,
     Arrival,
@@ -325,6 +326,11 @@ def udp_path_mtu(sock: socket.socket) -> int | None:
         return int(sock.getsockopt(SOL_IP, IP_MTU))
     except OSError:
         return None
+
+
+def udp_receive(sock: socket.socket, bufsize: int) -> tuple[bytes, Arrival]:
+    data, anc, _flags, _addr = sock.recvmsg(bufsize, ANCILLARY_SPACE, _DONTWAIT)
+    return data, udp_arrival(anc) if anc else Arrival()
 
 
 def udp_report_arrival(sock: socket.socket, *, ttl: bool, fragments: bool) -> None:

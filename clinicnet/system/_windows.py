@@ -489,6 +489,10 @@ def udp_path_mtu(sock: socket.socket) -> int | None:
     return None
 
 
+def udp_receive(sock: socket.socket, bufsize: int) -> tuple[bytes, Arrival]:
+    return sock.recv(bufsize), Arrival()  # Windows sockets have no recvmsg: no ancillary data
+
+
 def udp_report_arrival(sock: socket.socket, *, ttl: bool, fragments: bool) -> None:
     raise OSError("the reflector server needs Linux (IP_PKTINFO, IP_RECVFRAGSIZE)")
 

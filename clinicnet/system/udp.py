@@ -14,13 +14,10 @@ import socket
 from collections.abc import Iterable
 
 from clinicnet.system import _impl
-from clinicnet.system._common import Arrival
+from clinicnet.system._common import ANCILLARY_SPACE, Arrival
 
-__all__ = ["ANCILLARY_SPACE", "Arrival", "answer_from", "arrival", "fragment_policy", "path_mtu",
+__all__ = ["ANCILLARY_SPACE", "Arrival", "answer_from", "arrival", "fragment_policy", "path_mtu", "receive",
            "report_arrival", "report_fragments"]
-
-#: room for the ancillary data a received datagram may carry (``recvmsg``'s ancbufsize)
-ANCILLARY_SPACE = 256
 
 #: don't-fragment off: a datagram larger than the path leaves in IP fragments
 FRAGMENT = "fragment"
@@ -41,6 +38,11 @@ def report_fragments(sock: socket.socket) -> bool:
 def path_mtu(sock: socket.socket) -> int | None:
     """The OS's path MTU toward a connected socket's peer; None where unknown."""
     return _impl.udp_path_mtu(sock)
+
+
+def receive(sock: socket.socket, bufsize: int) -> tuple[bytes, Arrival]:
+    """One datagram from a non-blocking socket and what the OS said about it; raises like ``recv``."""
+    return _impl.udp_receive(sock, bufsize)
 
 
 def report_arrival(sock: socket.socket, *, ttl: bool = True, fragments: bool = True) -> None:
