@@ -360,6 +360,21 @@ def test_choose_tool_order():
     assert capture.choose_tool(lambda t: "/usr/bin/" + t) == "tcpdump"  # this OS's order: Linux here
 
 
+def test_the_os_answers_the_capture_questions(monkeypatch):
+    from clinicnet.system import _linux, _windows
+    from clinicnet.system import capture as os_capture
+
+    assert os_capture.interfaces() == ["any"] and os_capture.popen_options() == {}  # Linux, the test bed
+    assert not os_capture.needs_raw_sockets() and os_capture.tools() == _linux.CAPTURE_TOOLS
+    assert _windows.CAPTURE_NEEDS_RAW_SOCKETS and "creationflags" in _windows.capture_popen_options()
+    recs = [{"friendly_name": "イーサネット", "guid": "{AB-12}", "oper_up": True, "gateways": ["192.168.10.1"]},
+            {"friendly_name": "Wi-Fi", "guid": "{CD-34}", "oper_up": True, "gateways": []}]
+    monkeypatch.setattr(_windows, "_adapters_cached", lambda: recs)
+    monkeypatch.setattr(_windows, "default_routes", lambda: [
+        {"family": 4, "interface": "イーサネット", "gateway": "192.168.10.1", "metric": 0}])
+    assert _windows.capture_interfaces() == ["\\Device\\NPF_{AB-12}"]
+
+
 def test_capture_without_privileges_says_why():
     c = capture.Capture(["192.0.2.10"], [], privileged=False, raw_reason="raw sockets need root or CAP_NET_RAW")
     c.start()
