@@ -30,8 +30,7 @@ from clinicnet.system import icmp, udp
 from clinicnet.system.icmp import IcmpError
 from clinicnet.wire import reflector as wire
 
-#: IANA protocol number of ESP (not exported by Python's socket module everywhere)
-IPPROTO_ESP = 50
+IPPROTO_ESP = wire.IPPROTO_ESP
 #: don't-fragment policies for :func:`udp_socket`
 DF_OFF = udp.FRAGMENT
 DF_PROBE = udp.PROBE

@@ -35,7 +35,6 @@ from clinicnet.system import udp
 from clinicnet.system.udp import Arrival
 from clinicnet.wire import reflector as wire
 
-IPPROTO_ESP = 50
 RECV_BUF = 65535
 #: datagrams read from one socket before the loop looks at the others again
 BATCH = 64
@@ -91,7 +90,7 @@ def open_udp(address: str, port: int, natt: bool) -> Endpoint:
 
 def open_esp(address: str) -> Endpoint:
     fam = _family(address)
-    s = socket.socket(fam, socket.SOCK_RAW, IPPROTO_ESP)
+    s = socket.socket(fam, socket.SOCK_RAW, wire.IPPROTO_ESP)
     try:
         # IPv4 raw reads include the IP header (source and TTL come from it)
         udp.report_arrival(s, ttl=False, fragments=False)
