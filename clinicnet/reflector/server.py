@@ -230,9 +230,7 @@ def bind_all(addresses: Sequence[str], ports: tuple[int, int], esp: bool, log: J
                     endpoints.append(open_esp(address))
             except OSError as exc:
                 if exc.errno == errno.EADDRNOTAVAIL and not implicit_v6:
-                    message = f"--bind {address}: not an address of this host"
-                    log("error", message=message)
-                    raise UsageError(message) from None
+                    raise UsageError(f"--bind {address}: not an address of this host") from None
                 if implicit_v6:
                     log("warning", message=f"IPv6 not available: {exc.strerror or exc}")
                     while endpoints and endpoints[-1].address == address:
