@@ -1,7 +1,8 @@
 """Reflector throughput on one core and its amplification factor (loopback only).
 
 - in-process: the decision code alone (``Core.udp``: parse, rate-limit, build the
-  reply) on valid requests, probes per second;
+  reply) on valid requests, probes per second; and a flood in which each request
+  comes from a new IPv4 address or IPv6 /64 (the source table evicting, debts kept);
 - end to end: ``clinicnet reflector`` as a process pinned to one CPU on 127.0.0.1,
   a client pinned to another keeping a window of requests in flight for a fixed
   time; probes per second answered (rate limits raised out of the way);
@@ -29,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clinicnet.agent.reflector import Core, JsonLog, Limits  # noqa: E402
+from clinicnet.reflector.core import Core, JsonLog, Limits  # noqa: E402
 from clinicnet.wire import reflector as w  # noqa: E402
 
 UNLIMITED = Limits(per_source_rate=1e12, per_source_burst=1e12, global_rate=1e12, global_burst=1e12)
@@ -46,6 +47,21 @@ def in_process(seconds: float) -> float:
             core.udp(req, False, obs)
         n += 1000
     return n / seconds
+
+
+def distinct_sources(seconds: float, v6: bool) -> tuple[float, float]:
+    """A flood in which every datagram comes from a new address (the table full, evicting all the
+    time), default limits: decisions per second, and the share answered (the global bucket caps it)."""
+    core = Core(Limits(), JsonLog(io.StringIO()))
+    req = w.build_request(b"benchsrc", size=100)
+    n = answered = 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(1000):
+            address = f"2001:db8:{n >> 16 & 0xFFFF:x}:{n & 0xFFFF:x}::1" if v6 else f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+            answered += core.udp(req, False, w.Observation(address, 40000, len(req), 60, 0, 500)) is not None
+            n += 1
+    return n / seconds, answered / n
 
 
 def amplification() -> float:
@@ -130,9 +146,13 @@ def main() -> int:
     args = ap.parse_args()
     seconds = min(args.seconds, 30.0)
     core_rate = in_process(min(seconds, 2.0))
+    flood4 = distinct_sources(min(seconds, 2.0), v6=False)
+    flood6 = distinct_sources(min(seconds, 2.0), v6=True)
     amp = amplification()
     e2e, stop = end_to_end(seconds, max(1, min(args.window, 256)))
     print(f"in-process decisions (Core.udp):       {core_rate:>10,.0f} probes/s")
+    for name, (rate, share) in (("IPv4 addresses", flood4), ("IPv6 /64s", flood6)):
+        print(f"in-process, each from new {name:<14}{rate:>8,.0f} probes/s ({share:.1%} answered)")
     print(f"end to end on one core (loopback UDP): {e2e:>10,.0f} probes/s")
     print(f"amplification (largest reply/request): {amp:.3f} (all size combinations)")
     print(f"amplification seen by the server:      {stop['max_amplification']:.3f}; "

@@ -127,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--output-dir", metavar="DIR", help="where the state and report files go (default: .)")
 
     rf = sub.add_parser("reflector", help="run the reflector server that the ESP/NAT/fragment probes talk to")
-    from clinicnet.agent import reflector_cli  # argparse only: keeps start-up light
+    from clinicnet.reflector import options as reflector_options  # argparse only: keeps start-up light
 
-    reflector_cli.add_arguments(rf)
+    reflector_options.add_arguments(rf)
     return parser
 
 
@@ -179,7 +179,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     _precheck_targets(settings.targets)
     view = progress.make(lang, bool(settings.quiet))
     if args.bundle:
-        from clinicnet.agent.bundle import BundleRun
+        from clinicnet.bundle.bundle import BundleRun
 
         run = BundleRun(args.bundle, settings, capture=args.capture, observer=view)
         with view, run:
@@ -274,9 +274,9 @@ def cmd_ike(args: argparse.Namespace) -> int:
 
 
 def cmd_reflector(args: argparse.Namespace) -> int:
-    from clinicnet.agent import reflector
+    from clinicnet.reflector import server
 
-    return reflector.run(args)
+    return server.run(args)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ import socket
 from typing import Any
 
 from clinicnet.model import ProbeResult, Status
-from clinicnet.probes import _reflector as R
+from clinicnet.probes import _exchange as R
 from clinicnet.probes.interface import ProbeContext, Stopwatch
 from clinicnet.wire import reflector as wire
 

@@ -28,8 +28,9 @@ import socket
 from typing import Any
 
 from clinicnet.model import ProbeResult, Status
-from clinicnet.probes import _reflector as R
+from clinicnet.probes import _exchange as R
 from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.system import udp
 
 PORT = 500
 FRAGMENT_SIZES = (2000, 4000)
@@ -40,13 +41,11 @@ FULL_MTU = 1500
 
 def _kernel_mtu(sock: socket.socket, address: str) -> int | None:
     """The kernel's path MTU for ``address`` (interface MTU unless it learnt a smaller one)."""
-    if not R.IS_LINUX:
-        return None
     try:
         sock.connect((address, PORT))
-        return int(sock.getsockopt(socket.IPPROTO_IP, R.IP_MTU))
     except OSError:
         return None
+    return udp.path_mtu(sock)
 
 
 def _entry(p: R.Pending) -> dict[str, Any]:
@@ -121,7 +120,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
                                             label=f"{'down' if reply else 'up'}{size}")
         ladder: dict[int, R.Pending] = {}
         for size in LADDER:
-            s = R.udp_socket(pmtudisc=R.IP_PMTUDISC_PROBE)
+            s = R.udp_socket(pmtudisc=R.DF_PROBE)
             socks.append(s)
             with contextlib.suppress(OSError):
                 s.connect((addr, PORT))  # ICMP errors reach a connected socket's queue reliably

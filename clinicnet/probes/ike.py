@@ -20,7 +20,7 @@ but eats UDP 500 is exactly what must be found. Every target gets:
 
 Sockets are plain connected UDP sockets (no raw sockets, no privileges), so
 ICMP errors reach us; on Linux ``IP_RECVERR`` says which ICMP and from whom
-(:mod:`clinicnet.system.icmp_errors`). An ICMP error ends an attempt at once.
+(:mod:`clinicnet.system.icmp`). An ICMP error ends an attempt at once.
 Replies go through the defensive parsers in :mod:`clinicnet.wire`; anything that
 is not a valid answer to our request is ignored but reported.
 
@@ -41,7 +41,7 @@ from typing import Any
 
 from clinicnet.model import ProbeResult, Status
 from clinicnet.probes.interface import ProbeContext, Stopwatch
-from clinicnet.system import icmp_errors
+from clinicnet.system import icmp as icmp_errors
 from clinicnet.wire import dh, ikev1, ikev2
 from clinicnet.wire.ike import (
     NatDetection,

@@ -35,8 +35,9 @@ from typing import Any
 
 from clinicnet import system
 from clinicnet.model import ProbeResult, Status
-from clinicnet.probes import _reflector as R
+from clinicnet.probes import _exchange as R
 from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.system import icmp
 from clinicnet.wire import upnp
 
 MAX_TTL = 8
@@ -364,7 +365,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
 
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="nat-layers") as pool:
         trace_f = None
-        if dest_host is not None and not R.IS_LINUX:
+        if dest_host is not None and not icmp.errors_on_udp_socket:
             values["trace"] = {"destination": dest_host, "hops": [],
                                "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
         elif dest_host is not None:

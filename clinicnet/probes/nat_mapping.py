@@ -20,7 +20,7 @@ import socket
 from typing import Any
 
 from clinicnet.model import ProbeResult, Status
-from clinicnet.probes import _reflector as R
+from clinicnet.probes import _exchange as R
 from clinicnet.probes.interface import ProbeContext, Stopwatch
 
 IKE_PORT = 500

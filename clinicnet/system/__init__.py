@@ -4,6 +4,13 @@ Like psutil, the implementation is chosen once at import; callers never test
 ``sys.platform`` themselves. Each function answers one question a probe needs
 and returns plain data, so Windows-shaped answers can be unit-tested on Linux
 with recorded data by calling the private module's pure helpers directly.
+
+Narrower questions live in submodules built the same way (the answers come from
+the same ``_linux`` / ``_windows`` module): :mod:`~clinicnet.system.icmp` (what
+an ICMP error said about a probe's datagram), :mod:`~clinicnet.system.udp` (what
+a datagram socket can measure: fragments, don't-fragment, path MTU, the local
+address) and :mod:`~clinicnet.system.capture` (the packet capture tool, its
+interfaces and how to stop it). Socket option numbers exist only in ``_linux``.
 """
 
 from __future__ import annotations

@@ -7,13 +7,29 @@ exactly how many VPN clients take over the default route.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import locale
 import os
 import socket
+import struct
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clinicnet.system._common import TUNNEL_NAME, RouteDict, lang_from_locale_name
+if TYPE_CHECKING:
+    import subprocess
+
+from clinicnet.system._common import (
+    ANCILLARY_SPACE,
+    LOCAL,
+    TUNNEL_NAME,
+    Arrival,
+    IcmpError,
+    RouteDict,
+    classify_icmp,
+    lang_from_locale_name,
+)
 
 _SYS = Path("/sys/class/net")
 
@@ -186,3 +202,202 @@ def raw_sockets_available() -> tuple[bool, str]:
 
 def owns_console() -> bool:
     return False  # a terminal outlives the program here
+
+
+# --------------------------------------------------------------------------------------
+# Datagram sockets: what Linux lets them measure (clinicnet.system.udp / .icmp)
+#
+# The socket option numbers Python's socket module does not export, once for the whole
+# program (<linux/in.h>, <linux/in6.h>, <linux/errqueue.h>).
+# --------------------------------------------------------------------------------------
+
+SOL_IP = 0
+SOL_IPV6 = 41
+IP_TTL = 2
+IP_PKTINFO = 8
+IP_MTU_DISCOVER = 10
+IP_RECVERR = 11
+IP_RECVTTL = 12
+IP_MTU = 14
+IP_RECVFRAGSIZE = 25
+IP_PMTUDISC_DONT = 0
+IP_PMTUDISC_PROBE = 3
+IPV6_MTU_DISCOVER = 23
+IPV6_MTU = 24
+IPV6_RECVERR = 25
+IPV6_RECVPKTINFO = 49
+IPV6_PKTINFO = 50
+IPV6_RECVHOPLIMIT = 51
+IPV6_HOPLIMIT = 52
+IPV6_RECVFRAGSIZE = 77
+MSG_ERRQUEUE = 0x2000
+SO_EE_ORIGIN_LOCAL = 1
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3
+#: struct sock_extended_err: errno, origin, type, code, pad, info, data
+EXTENDED_ERR = struct.Struct("=IBBBBII")
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0x40)
+
+#: IP_RECVERR: the kernel queues each ICMP error with its type, code and sender on an
+#: ordinary unprivileged UDP socket
+ICMP_ERRORS_ON_UDP_SOCKET = True
+
+
+def _v6(sock: socket.socket) -> bool:
+    return sock.family == socket.AF_INET6
+
+
+def _set(sock: socket.socket, v4_option: int, v6_option: int, value: int) -> bool:
+    """Set the IPv4 or IPv6 flavour of an option, whichever the socket is; False if refused."""
+    try:
+        if _v6(sock):
+            sock.setsockopt(SOL_IPV6, v6_option, value)
+        else:
+            sock.setsockopt(SOL_IP, v4_option, value)
+    except OSError:
+        return False
+    return True
+
+
+def icmp_enable(sock: socket.socket) -> bool:
+    return _set(sock, IP_RECVERR, IPV6_RECVERR, 1)
+
+
+def parse_extended_err(data: bytes, offender: bytes) -> IcmpError | None:
+    """Decode ``struct sock_extended_err`` plus the offender sockaddr that follows it; None if unusable."""
+    if len(data) < EXTENDED_ERR.size:
+        return None
+    ee_errno, origin, ee_type, ee_code, _pad, info, _data = EXTENDED_ERR.unpack_from(data, 0)
+    if origin == SO_EE_ORIGIN_LOCAL:
+        return IcmpError(LOCAL, ee_errno, source="errqueue", info=info)
+    if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
+        return None
+    v6 = origin == SO_EE_ORIGIN_ICMP6
+    return IcmpError(classify_icmp(v6, ee_type, ee_code), ee_errno, ee_type, ee_code, _sockaddr_host(offender),
+                     "errqueue", v6, info)
+
+
+def _sockaddr_host(raw: bytes) -> str | None:
+    """The address in a ``sockaddr_in`` / ``sockaddr_in6``, or None."""
+    if len(raw) >= 8 and struct.unpack_from("=H", raw)[0] == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, raw[4:8])
+    if len(raw) >= 24 and struct.unpack_from("=H", raw)[0] == socket.AF_INET6:
+        return socket.inet_ntop(socket.AF_INET6, raw[8:24])
+    return None
+
+
+def icmp_read(sock: socket.socket, limit: int) -> list[IcmpError]:
+    """Pop up to ``limit`` entries of the error queue, without blocking, oldest first."""
+    out: list[IcmpError] = []
+    for _ in range(limit):
+        try:
+            _data, anc, _flags, addr = sock.recvmsg(512, 512, MSG_ERRQUEUE | _DONTWAIT)
+        except OSError:  # BlockingIOError: the queue is empty
+            break
+        dest = (str(addr[0]), int(addr[1])) if isinstance(addr, tuple) and len(addr) >= 2 else None
+        for level, ctype, cdata in anc:
+            if (level, ctype) in ((SOL_IP, IP_RECVERR), (SOL_IPV6, IPV6_RECVERR)):
+                err = parse_extended_err(cdata, cdata[EXTENDED_ERR.size:])
+                if err is not None:
+                    out.append(err if dest is None else _with_dest(err, dest))
+    return out
+
+
+def _with_dest(err: IcmpError, dest: tuple[str, int]) -> IcmpError:
+    return dataclasses.replace(err, dest=dest)
+
+
+def udp_fragment_policy(sock: socket.socket, policy: str) -> bool:
+    """``fragment``: DF off, large datagrams leave in pieces; ``probe``: DF on, the cached path MTU ignored."""
+    mode = {"fragment": IP_PMTUDISC_DONT, "probe": IP_PMTUDISC_PROBE}[policy]
+    return _set(sock, IP_MTU_DISCOVER, IPV6_MTU_DISCOVER, mode)
+
+
+def udp_report_fragments(sock: socket.socket) -> bool:
+    """IP_RECVFRAGSIZE (Linux >= 4.10): each datagram that came in pieces tells its largest fragment."""
+    return _set(sock, IP_RECVFRAGSIZE, IPV6_RECVFRAGSIZE, 1)
+
+
+def udp_path_mtu(sock: socket.socket) -> int | None:
+    """The kernel's path MTU toward a connected socket's peer."""
+    try:
+        if _v6(sock):
+            return int(sock.getsockopt(SOL_IPV6, IPV6_MTU))
+        return int(sock.getsockopt(SOL_IP, IP_MTU))
+    except OSError:
+        return None
+
+
+def udp_receive(sock: socket.socket, bufsize: int) -> tuple[bytes, Arrival]:
+    data, anc, _flags, _addr = sock.recvmsg(bufsize, ANCILLARY_SPACE, _DONTWAIT)
+    return data, udp_arrival(anc) if anc else Arrival()
+
+
+def udp_report_arrival(sock: socket.socket, *, ttl: bool, fragments: bool) -> None:
+    """Ask for the local address (and TTL, fragment size) of every datagram; raises OSError."""
+    if _v6(sock):
+        sock.setsockopt(SOL_IPV6, IPV6_RECVPKTINFO, 1)
+        sock.setsockopt(SOL_IPV6, IPV6_RECVHOPLIMIT, 1)
+        if fragments:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(SOL_IPV6, IPV6_RECVFRAGSIZE, 1)
+        return
+    sock.setsockopt(SOL_IP, IP_PKTINFO, 1)
+    if ttl:
+        sock.setsockopt(SOL_IP, IP_RECVTTL, 1)
+    if fragments:
+        sock.setsockopt(SOL_IP, IP_RECVFRAGSIZE, 1)
+
+
+def udp_arrival(anc: Iterable[tuple[int, int, bytes]]) -> Arrival:
+    """Decode the ancillary data :func:`udp_report_arrival` asked for (hostile lengths ignored)."""
+    local: str | None = None
+    ttl = 0
+    frag = 0
+    for level, ctype, data in anc:
+        if level == SOL_IP:
+            if ctype == IP_PKTINFO and len(data) >= 12:
+                local = socket.inet_ntop(socket.AF_INET, data[8:12])
+            elif ctype == IP_TTL and len(data) >= 4:
+                ttl = struct.unpack("=i", data[:4])[0]
+            elif ctype == IP_RECVFRAGSIZE and len(data) >= 4:
+                frag = struct.unpack("=i", data[:4])[0]
+        elif level == SOL_IPV6:
+            if ctype == IPV6_PKTINFO and len(data) >= 16:
+                local = socket.inet_ntop(socket.AF_INET6, data[:16])
+            elif ctype == IPV6_HOPLIMIT and len(data) >= 4:
+                ttl = struct.unpack("=i", data[:4])[0]
+            elif ctype == IPV6_RECVFRAGSIZE and len(data) >= 4:
+                frag = struct.unpack("=i", data[:4])[0]
+    return Arrival(local, ttl, frag)
+
+
+def udp_answer_from(family: int, local: str) -> list[tuple[int, int, bytes]]:
+    """Ancillary data for ``sendmsg`` that makes a wildcard socket answer from ``local``."""
+    if family == socket.AF_INET:
+        return [(SOL_IP, IP_PKTINFO, struct.pack("=I4s4s", 0, socket.inet_aton(local), bytes(4)))]
+    return [(SOL_IPV6, IPV6_PKTINFO, socket.inet_pton(socket.AF_INET6, local) + bytes(4))]
+
+
+# --------------------------------------------------------------------------------------
+# Packet capture for the support bundle (clinicnet.system.capture)
+# --------------------------------------------------------------------------------------
+
+CAPTURE_TOOLS = ("tcpdump", "dumpcap")
+#: root (or CAP_NET_RAW) is enough: libpcap needs no extra driver here
+CAPTURE_NEEDS_RAW_SOCKETS = False
+
+
+def capture_interfaces() -> list[str]:
+    return ["any"]  # the Linux "cooked" pseudo-interface: every interface at once
+
+
+def capture_popen_options() -> dict[str, Any]:
+    return {}
+
+
+def capture_interrupt(proc: subprocess.Popen[bytes]) -> None:
+    """Both tcpdump and dumpcap flush and close their file on SIGINT."""
+    import signal
+
+    proc.send_signal(signal.SIGINT)

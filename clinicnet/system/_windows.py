@@ -29,9 +29,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from clinicnet.system._common import RouteDict, lang_from_locale_name
+from clinicnet.system._common import Arrival, IcmpError, RouteDict, lang_from_locale_name
+
+if TYPE_CHECKING:
+    import subprocess
 
 #: friendly-name patterns of Wi-Fi adapters (English and Japanese Windows)
 _WIFI = re.compile(r"(wi-?fi|wlan|wireless|ワイヤレス|無線)", re.IGNORECASE)
@@ -454,6 +457,84 @@ def owns_console() -> bool:
     except (AttributeError, OSError):
         return False
     return console_is_ours(count)
+
+
+# --------------------------------------------------------------------------------------
+# Datagram sockets and ICMP errors (clinicnet.system.udp / .icmp). Windows tells an
+# ordinary UDP socket nothing of an ICMP error but WSAECONNRESET for "port unreachable"
+# (clinicnet.system.icmp.after_error maps it); IcmpSendEcho2 and IP_DONTFRAGMENT are the
+# Windows ways to learn more, to be wired in here. Until then these say "not measurable".
+# --------------------------------------------------------------------------------------
+
+ICMP_ERRORS_ON_UDP_SOCKET = False
+
+
+def icmp_enable(sock: socket.socket) -> bool:
+    return False
+
+
+def icmp_read(sock: socket.socket, limit: int) -> list[IcmpError]:
+    return []
+
+
+def udp_fragment_policy(sock: socket.socket, policy: str) -> bool:
+    return False
+
+
+def udp_report_fragments(sock: socket.socket) -> bool:
+    return False
+
+
+def udp_path_mtu(sock: socket.socket) -> int | None:
+    return None
+
+
+def udp_receive(sock: socket.socket, bufsize: int) -> tuple[bytes, Arrival]:
+    return sock.recv(bufsize), Arrival()  # Windows sockets have no recvmsg: no ancillary data
+
+
+def udp_report_arrival(sock: socket.socket, *, ttl: bool, fragments: bool) -> None:
+    raise OSError("the reflector server needs Linux (IP_PKTINFO, IP_RECVFRAGSIZE)")
+
+
+def udp_arrival(anc: Iterable[tuple[int, int, bytes]]) -> Arrival:
+    return Arrival()
+
+
+def udp_answer_from(family: int, local: str) -> list[tuple[int, int, bytes]]:
+    return []
+
+
+# --------------------------------------------------------------------------------------
+# Packet capture for the support bundle (clinicnet.system.capture)
+# --------------------------------------------------------------------------------------
+
+#: Wireshark's dumpcap is the capture tool of a Windows PC (through Npcap); tcpdump is not
+CAPTURE_TOOLS = ("dumpcap",)
+#: capturing needs the Npcap driver, which raw_sockets_available() reports on
+CAPTURE_NEEDS_RAW_SOCKETS = True
+
+
+def capture_interfaces() -> list[str]:
+    """Npcap device names of the adapters that carry a default route (Windows has no "any")."""
+    names = {r["interface"] for r in default_routes()}
+    recs = _adapters_cached()
+    devs = [f"\\Device\\NPF_{r['guid']}" for r in recs if r["friendly_name"] in names and r["guid"]]
+    return devs or [f"\\Device\\NPF_{r['guid']}" for r in recs if r["oper_up"] and r["gateways"]]
+
+
+def capture_popen_options() -> dict[str, Any]:
+    """A process group of its own, so that CTRL_BREAK reaches the tool and not us."""
+    import subprocess
+
+    return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)}
+
+
+def capture_interrupt(proc: subprocess.Popen[bytes]) -> None:
+    """dumpcap flushes and closes its file on CTRL_BREAK (Windows has no SIGINT for another process)."""
+    import signal
+
+    proc.send_signal(getattr(signal, "CTRL_BREAK_EVENT", 1))
 
 
 def _npcap_service_present() -> bool | None:

@@ -59,6 +59,8 @@ NOTIFY_HEADER_LEN = NOTIFY_HEADER.size  # 8
 NON_ESP_MARKER = ike.NON_ESP_MARKER
 #: RFC 3948 §2.3: a NAT keepalive is the single octet 0xFF
 NAT_KEEPALIVE = b"\xff"
+#: IANA protocol number of ESP (Python's socket module does not export it everywhere)
+IPPROTO_ESP = 50
 ESP_HEADER = struct.Struct("!II")
 ESP_HEADER_LEN = ESP_HEADER.size  # 8
 #: SPIs 1-255 are reserved by IANA; probes use 256 and above

@@ -4,13 +4,11 @@ and its probes: nothing may raise, and no reply may be larger than its request."
 from __future__ import annotations
 
 import io
-import struct
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clinicnet.agent.reflector import Core, JsonLog, Limits, parse_ancillary
-from clinicnet.probes._reflector import parse_ext_err
+from clinicnet.reflector.core import Core, JsonLog, Limits
 from clinicnet.wire import reflector as w
 
 TOKEN = b"ABCDEFGH"
@@ -69,22 +67,3 @@ def test_core_never_raises_and_never_amplifies(data, natt, frag, ttl):
         if reply is not None:
             assert len(reply) <= len(data)
     assert core.stats.max_amplification <= 1.0
-
-
-@FUZZ
-@given(data=st.binary(max_size=64))
-def test_error_queue_parser_never_raises(data):
-    parse_ext_err(data)
-
-
-@FUZZ
-@given(anc=st.lists(st.tuples(st.sampled_from([0, 41, 1]), st.integers(0, 100), st.binary(max_size=40)),
-                    max_size=5))
-def test_ancillary_parser_never_raises(anc):
-    parse_ancillary(anc)
-
-
-def test_ext_err_offender_is_read():
-    data = struct.pack("=IBBBBII", 113, 2, 11, 0, 0, 0, 0) + struct.pack("=HH4s8x", 2, 0, bytes([192, 168, 0, 1]))
-    e = parse_ext_err(data)
-    assert e is not None and e.time_exceeded and e.offender == "192.168.0.1"

@@ -13,10 +13,23 @@ so private, CGN and public stay distinguishable in Wireshark.
 Headers are kept (ports, flags, lengths, TTLs, fragment offsets: that is what a
 technician reads for IKE/ESP/fragment problems), checksums are recomputed, and
 payloads are blanked (zeroed, same length) except what is evidence and carries
-nothing identifying: IKE messages minus their identity and NAT-detection hashes
-(a NAT-D hash over a known SPI can be brute-forced back to the public address),
-and the SPI/sequence of ESP. ICMP errors keep their quoted header, rewritten the
-same way. Anything this module cannot parse is refused rather than shipped raw.
+nothing identifying. Every address-bearing field of every protocol clinicnet
+itself speaks is handled, by an allowlist:
+
+* IKEv1/IKEv2, walked with the IKE codec's own walker: SA, KE, nonce, vendor
+  IDs, CERTREQ, delete and a list of harmless notifies are kept; identities,
+  certificates, AUTH, traffic selectors, configuration, NAT-D hashes (a hash over
+  a known SPI can be brute-forced back to the public address), NAT-OA, encrypted
+  bodies and anything unknown are blanked; REDIRECT / REDIRECTED_FROM gateway
+  addresses get their stand-ins;
+* the clinicnet reflector's messages (in their IKE notify and in ESP echoes):
+  the observed address, which is the clinic's public address, gets its
+  stand-in, the rest of the observation stays;
+* ESP: SPI and sequence; IPv4 options and IPv6 option/routing headers blanked;
+* ICMP errors keep their quoted packet, rewritten the same way.
+
+DNS, HTTP, UPnP, NAT-PMP and anything else are blanked whole. Anything this
+module cannot parse is refused rather than shipped raw.
 """
 
 from __future__ import annotations
@@ -27,6 +40,8 @@ import struct
 from dataclasses import dataclass, field
 
 from clinicnet.reports.redact import Redactor
+from clinicnet.wire import ike, ikev1, ikev2
+from clinicnet.wire import reflector as rwire
 
 
 class PcapError(ValueError):
@@ -142,56 +157,142 @@ def _with_checksum(seg: bytearray, offset: int, pseudo: bytes | None, *, udp: bo
 # --------------------------------------------------------------------------------------
 
 IKE_PORTS = (500, 4500)
-#: IKEv2 notify types NAT_DETECTION_SOURCE_IP / _DESTINATION_IP
-_NATD_NOTIFY = (16388, 16389)
-#: IKEv2 payload types whose body identifies the peer: IDi, IDr, CERT
-_IKEV2_IDENTIFYING = (35, 36, 37)
-#: IKEv1 payload types: ID (5), CERT (6), NAT-D (20, and 130 in the drafts)
-_IKEV1_IDENTIFYING = (5, 6, 20, 130)
+
+# Payloads kept as they are: negotiation evidence that names no address, host or person.
+# Everything else (IDi/IDr/ID, CERT, AUTH/SIG, TS, CP/ATTR, EAP, NAT-D, NAT-OA, the
+# encrypted SK/SKF and IKEv1-encrypted bodies, unknown types) is blanked: an allowlist,
+# so a payload type nobody thought of cannot leak.
+_V2_KEEP = frozenset({ikev2.PL_SA, ikev2.PL_KE, ikev2.PL_CERTREQ, ikev2.PL_NONCE, ikev2.PL_D, ikev2.PL_V})
+_V1_KEEP = frozenset({ikev1.PL_SA, ikev1.PL_P, ikev1.PL_T, ikev1.PL_KE, ikev1.PL_CR, ikev1.PL_HASH, ikev1.PL_NONCE,
+                      ikev1.PL_D, ikev1.PL_VID})
+#: RFC 5685 notifies whose data is a gateway identity (an address or a name)
+N_REDIRECT = 16407
+N_REDIRECTED_FROM = 16408
+#: IKEv2 notifies whose data is kept: numbers, SPIs, cookies (a keyed hash), algorithm lists.
+#: Any other notify keeps its type and loses its data (NAT-D hashes over a known SPI can be
+#: brute-forced back to the public address; INVALID_SELECTORS quotes a packet; MOBIKE lists addresses).
+_V2_NOTIFY_KEEP = frozenset({4, 9, 11, ikev2.N_INVALID_KE_PAYLOAD, 16385, 16387, ikev2.N_COOKIE, 16393, 16401,
+                             ikev2.N_IKEV2_FRAGMENTATION_SUPPORTED, ikev2.N_SIGNATURE_HASH_ALGORITHMS, 16434, 16441})
+#: IKEv1 notifies whose data is kept (lifetimes, replay status, DPD sequence numbers)
+_V1_NOTIFY_KEEP = frozenset({24576, 24577, 24578, 36136, 36137})
 
 
 def _blank(data: bytes | bytearray) -> bytes:
     return bytes(len(data))
 
 
-def redact_ike(msg: bytes) -> bytes:
-    """An IKE message with identities and NAT-detection hashes zeroed, everything else kept."""
-    if len(msg) < 28:
-        return _blank(msg)
-    out = bytearray(msg)
-    next_type = msg[16]
-    major = msg[17] >> 4
-    pos = 28
-    end = min(len(msg), struct.unpack("!I", msg[24:28])[0] or len(msg))
-    while next_type and pos + 4 <= end:
-        plen = struct.unpack("!H", msg[pos + 2:pos + 4])[0]
-        if plen < 4 or pos + plen > end:
-            out[pos:] = bytes(len(out) - pos)  # malformed tail: ship none of it
-            break
-        body = slice(pos + 4, pos + plen)
-        if major == 2 and next_type == 41 and plen >= 8:
-            spi_size = msg[pos + 5]
-            ntype = struct.unpack("!H", msg[pos + 6:pos + 8])[0]
-            if ntype in _NATD_NOTIFY:
-                start = pos + 8 + spi_size
-                out[start:pos + plen] = bytes(max(0, pos + plen - start))
-        elif (major == 2 and next_type in _IKEV2_IDENTIFYING) or (major == 1 and next_type in _IKEV1_IDENTIFYING):
-            out[body] = bytes(plen - 4)
-        next_type = msg[pos]
-        pos += plen
+def redact_reflector_body(body: bytes, amap: AddressMap) -> bytes:
+    """A clinicnet reflector message body (docs/reflector.md) with its observed address swapped
+    for the stand-in; padding and anything that is not such a body is blanked.
+
+    The reply's observed address is the clinic's public address: the report masks it, so the
+    pcap gets the same stand-in, and the rest of the observation (port, sizes, TTL, fragments)
+    stays as evidence.
+    """
+    if len(body) < rwire.REQUEST_BODY_LEN or body[:4] != rwire.MAGIC:
+        return _blank(body)
+    mtype = body[5]
+    if mtype in (rwire.T_REQUEST, rwire.T_ESP_REQUEST):
+        keep = rwire.REQUEST_BODY_LEN
+        return body[:keep] + _blank(body[keep:])
+    if mtype not in (rwire.T_REPLY, rwire.T_ESP_REPLY) or len(body) < rwire.REPLY_BODY_LEN:
+        return _blank(body)
+    out = bytearray(body[:rwire.REPLY_BODY_LEN]) + _blank(body[rwire.REPLY_BODY_LEN:])
+    family, addr = body[8], slice(12, 28)
+    if family == 4:
+        out[addr] = amap.ip(body[12:16]) + bytes(12)
+    elif family == 6:
+        out[addr] = amap.ip(body[12:28])
+    else:
+        out[addr] = bytes(16)
     return bytes(out)
 
 
-def redact_udp_payload(sport: int, dport: int, payload: bytes) -> bytes:
+def _gateway_identity(data: bytes, amap: AddressMap, *, nonce: bool) -> bytes:
+    """REDIRECT / REDIRECTED_FROM data: GW identity type, length, identity [, nonce] (RFC 5685 §8)."""
+    if len(data) < 2:
+        return _blank(data)
+    gtype, glen = data[0], data[1]
+    ident = data[2:2 + glen]
+    if (gtype, glen) in ((1, 4), (2, 16)) and len(ident) == glen:
+        ident_out = amap.ip(ident)
+    else:
+        ident_out = _blank(ident)  # a name (type 3) or something malformed
+    rest = data[2 + len(ident):]
+    return data[:2] + ident_out + (rest if nonce else _blank(rest))
+
+
+def _v2_notify(body: bytes, amap: AddressMap) -> bytes:
+    if len(body) < 4:
+        return _blank(body)
+    spi_size, ntype = body[1], struct.unpack_from("!H", body, 2)[0]
+    head = 4 + spi_size
+    if head > len(body):
+        return body[:4] + _blank(body[4:])
+    data = body[head:]
+    if ntype == rwire.NOTIFY_TYPE:
+        data = redact_reflector_body(data, amap)
+    elif ntype in (N_REDIRECT, N_REDIRECTED_FROM):
+        data = _gateway_identity(data, amap, nonce=ntype == N_REDIRECT)
+    elif ntype not in _V2_NOTIFY_KEEP:
+        data = _blank(data)
+    return body[:head] + data
+
+
+def _v1_notify(body: bytes) -> bytes:
+    if len(body) < 8:
+        return _blank(body)
+    spi_size, ntype = body[5], struct.unpack_from("!H", body, 6)[0]
+    head = 8 + spi_size
+    if head > len(body):
+        return body[:8] + _blank(body[8:])
+    return body if ntype in _V1_NOTIFY_KEEP else body[:head] + _blank(body[head:])
+
+
+def _ike_payload(major: int, ptype: int, body: bytes, amap: AddressMap) -> bytes:
+    if major == 2:
+        if ptype == ikev2.PL_N:
+            return _v2_notify(body, amap)
+        return body if ptype in _V2_KEEP else _blank(body)
+    if ptype == ikev1.PL_N:
+        return _v1_notify(body)
+    return body if ptype in _V1_KEEP else _blank(body)
+
+
+def redact_ike(msg: bytes, amap: AddressMap) -> bytes:
+    """An IKE message with every payload that names an address, host or person blanked or swapped.
+
+    The payloads are found with the IKE codec's own walker (``wire.ike.walk_payloads``),
+    which stops on a malformed chain; whatever it did not walk is blanked.
+    """
+    if len(msg) < ike.HEADER_LEN:
+        return _blank(msg)
+    header = ike.parse_header(msg)
+    out = bytearray(msg[:ike.HEADER_LEN])
+    if header.major == 1 and header.flags & ike.FLAG_V1_ENCRYPTED:
+        return bytes(out) + _blank(msg[ike.HEADER_LEN:])  # encrypted: nothing in it to keep
+    end = min(len(msg), header.length)
+    walked = ike.walk_payloads(msg, header.next_payload, ike.HEADER_LEN, end)
+    for p in walked.payloads:
+        out += msg[len(out):len(out) + 4] + _ike_payload(header.major, p.ptype, p.body, amap)
+    return bytes(out) + _blank(msg[len(out):])
+
+
+def redact_udp_payload(sport: int, dport: int, payload: bytes, amap: AddressMap) -> bytes:
     if sport in IKE_PORTS or dport in IKE_PORTS:
         if 4500 in (sport, dport):
             if payload == b"\xff":
                 return payload  # NAT-T keepalive
             if payload[:4] == b"\x00\x00\x00\x00":
-                return payload[:4] + redact_ike(payload[4:])
-            return payload[:8] + _blank(payload[8:])  # ESP in UDP: SPI and sequence only
-        return redact_ike(payload)
+                return payload[:4] + redact_ike(payload[4:], amap)
+            return redact_esp(payload, amap)  # ESP in UDP
+        return redact_ike(payload, amap)
     return _blank(payload)
+
+
+def redact_esp(packet: bytes, amap: AddressMap) -> bytes:
+    """SPI and sequence kept; the payload blanked unless it is a reflector echo (address swapped)."""
+    return packet[:8] + redact_reflector_body(packet[8:], amap)
 
 
 # --------------------------------------------------------------------------------------
@@ -208,7 +309,7 @@ def _transport(proto: int, seg: bytes, src: bytes, dst: bytes, amap: AddressMap,
     pseudo = _pseudo(src, dst, proto, len(seg))
     if proto == 17 and len(seg) >= 8:
         sport, dport = struct.unpack("!HH", seg[:4])
-        out = bytearray(seg[:8] + redact_udp_payload(sport, dport, seg[8:]))
+        out = bytearray(seg[:8] + redact_udp_payload(sport, dport, seg[8:], amap))
         if not whole:
             if len(src) == 4 and not inner:
                 out[6:8] = b"\x00\x00"  # IPv4 allows "no checksum"; a fragment's cannot be recomputed
@@ -221,7 +322,7 @@ def _transport(proto: int, seg: bytes, src: bytes, dst: bytes, amap: AddressMap,
         out = bytearray(seg[:hl] + _blank(seg[hl:]))
         return bytes(out) if not whole else _with_checksum(out, 16, pseudo)
     if proto == 50:
-        return seg[:8] + _blank(seg[8:])
+        return redact_esp(seg, amap)
     if proto == 1 and len(seg) >= 8:
         t = seg[0]
         out = bytearray(seg[:8])
@@ -293,6 +394,8 @@ def _ip(pkt: bytes, amap: AddressMap, *, inner: bool = False) -> bytes:
             chunk = bytearray(rest[pos:pos + hl])
             if nh == 43:
                 chunk[4:] = bytes(len(chunk) - 4)  # routing header: addresses
+            else:
+                chunk[2:] = bytes(len(chunk) - 2)  # options (a home address...): all Pad1 now
             ext += chunk
             nh, pos = rest[pos], pos + hl
         seg = rest[pos:]

@@ -1,9 +1,12 @@
 """``diagnose --bundle --capture [--redact]`` on the lab's clinic PC.
 
 The redacted bundle is what leaves the clinic, so the test looks for every
-address and MAC of the lab in every file of it, in text and in packed binary
-form, pcap included; the unredacted one proves the capture really holds the
-probe traffic (and only that), so the first test is not passing on an empty pcap.
+address and MAC of the lab in every byte of every file of it, pcap included:
+packed binary (IPv4, IPv6), text in every spelling, BPF hex words. It runs
+with a reflector, whose replies carry the clinic's public address in their
+payload (the leak this guards against). The unredacted run proves the capture
+really holds the probe traffic (and only that), so the first test is not
+passing on an empty pcap.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from typing import Any
 
 import pytest
 
-from clinicnet.agent import bundle, pcap_redact
+from clinicnet.bundle import bundle, pcap_redact
+from clinicnet.wire import reflector as rwire
 from tests.lab import addresses as A
 from tests.lab.strongswan import start_charon
+from tests.probes.reflector_lab import start_reflector_beside_gateway
 
 pytestmark = pytest.mark.lab
 
@@ -47,6 +52,27 @@ def lab_macs(lab: Any) -> list[str]:
             if re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", mac) and mac not in ("00:00:00:00:00:00",):
                 macs.add(mac)
     return sorted(macs)
+
+
+def byte_leaks(data: bytes, addrs: list[str], macs: list[str]) -> list[str]:
+    """Every lab address packed (v4 and v6, v4 also inside ::ffff: and 64:ff9b::) and as text, every MAC."""
+    found = []
+    for a in addrs:
+        ip = ipaddress.ip_address(a)
+        forms = {ip.packed: f"{a} packed"}
+        if ip.version == 4:
+            forms[bytes(10) + b"\xff\xff" + ip.packed] = f"{a} as ::ffff:"
+            forms[bytes.fromhex("0064ff9b") + bytes(8) + ip.packed] = f"{a} as 64:ff9b::"
+        for text in {a, ip.exploded, ip.exploded.upper(), a.upper()}:
+            forms[text.encode()] = f"{text} as text"
+            forms[text.encode("utf-16-le")] = f"{text} as UTF-16"
+        found += [what for form, what in forms.items() if form in data]
+    for m in macs:
+        raw = bytes.fromhex(m.replace(":", ""))
+        for form in (raw, m.encode(), m.replace(":", "-").encode(), m.upper().encode()):
+            if form in data:
+                found.append(f"MAC {m}")
+    return found
 
 
 def text_leaks(text: str, addrs: list[str], macs: list[str]) -> list[str]:
@@ -93,12 +119,33 @@ def gateway_lab(make_lab):  # type: ignore[no-untyped-def]
     return lab
 
 
+def reflector_replies(pcap: bytes) -> list[rwire.Reply]:
+    """The reflector's IKE-shaped replies in a pcap (Linux cooked or Ethernet capture, IPv4)."""
+    p = pcap_redact.parse(pcap)
+    out = []
+    for _s, _f, _o, frame in p.records:
+        at = {pcap_redact.LINKTYPE_LINUX_SLL: 16, pcap_redact.LINKTYPE_LINUX_SLL2: 20,
+              pcap_redact.LINKTYPE_ETHERNET: 14}.get(p.linktype)
+        if at is None or len(frame) < at + 28 or frame[at] >> 4 != 4 or frame[at + 9] != 17:
+            continue
+        ihl = (frame[at] & 0x0F) * 4
+        sport = int.from_bytes(frame[at + ihl:at + ihl + 2], "big")
+        payload = frame[at + ihl + 8:]
+        reply = rwire.parse_reply(payload, port4500=sport == 4500) if sport in (500, 4500) else None
+        if reply is not None:
+            out.append(reply)
+    return out
+
+
 def test_redacted_bundle_leaks_no_lab_address(gateway_lab, tmp_path):
     lab = gateway_lab
-    files = run_bundle(lab, tmp_path / "support.zip", "--redact")
+    start_reflector_beside_gateway(lab)
+    files = run_bundle(lab, tmp_path / "support.zip", "--redact", "--reflector", A.REFLECTOR_V4)
     assert sorted(files) == sorted(bundle.NAMES), "the capture is missing: " + files[bundle.MANIFEST].decode()
     addrs, macs = lab_addresses(), lab_macs(lab)
-    assert A.GATEWAY_V4 in addrs and A.PC_V4 in addrs and macs
+    assert A.GATEWAY_V4 in addrs and A.PC_V4 in addrs and A.PUBLIC_V4 in addrs and macs
+    for name, data in files.items():
+        assert byte_leaks(data, addrs, macs) == [], name
 
     for name, data in files.items():
         if name == bundle.CAPTURE_PCAP:
@@ -110,15 +157,18 @@ def test_redacted_bundle_leaks_no_lab_address(gateway_lab, tmp_path):
     pcap = files[bundle.CAPTURE_PCAP]
     parsed = pcap_redact.parse(pcap)
     assert len(parsed.records) >= 4  # at least the IKE exchange and the HTTP checks
-    for a in addrs:
-        assert ipaddress.ip_address(a).packed not in pcap, f"{a} in the pcap"
-        assert a.encode() not in pcap, f"{a} as text in the pcap"
-    for m in macs:
-        assert bytes.fromhex(m.replace(":", "")) not in pcap, f"MAC {m} in the pcap"
 
     manifest = json.loads(files[bundle.MANIFEST])
     legend = manifest["capture"]["addresses"]
     result = files[bundle.RESULT_JSON].decode()
+    # the reflector answered, and its replies name the public address by its stand-in, as the report masks it
+    replies = reflector_replies(pcap)
+    assert replies, "no reflector reply in the capture: the test would prove nothing"
+    seen = {r.observation.address for r in replies}
+    assert seen <= set(legend.values()), (seen, legend)
+    probes = json.loads(result)["probes"]
+    nat = next(p for p in probes if p["name"] == "nat_mapping")["values"]["public_address"]
+    assert {legend[nat]} == seen, (nat, seen)
     # the gateway's mask in the report is the gateway's stand-in in the pcap
     gw_masks = [m for m in legend if m in result and m.startswith("<public-v4")]
     assert gw_masks, (legend, result[:400])
@@ -141,15 +191,18 @@ def test_redacted_bundle_leaks_no_lab_address(gateway_lab, tmp_path):
 
 def test_capture_holds_the_probe_traffic_alone(gateway_lab, tmp_path):
     lab = gateway_lab
+    start_reflector_beside_gateway(lab)
     # unrelated traffic from the PC while it is diagnosed: must stay out of the capture
     noise = lab.spawn("pc", ["ping", "-i", "0.2", "-c", "40", A.ROUTER_LAN_V4])
-    files = run_bundle(lab, tmp_path / "plain.zip")
+    files = run_bundle(lab, tmp_path / "plain.zip", "--reflector", A.REFLECTOR_V4)
     noise.kill()
     pcap = files[bundle.CAPTURE_PCAP]
     manifest = json.loads(files[bundle.MANIFEST])
     assert manifest["redacted"] is False and manifest["capture"]["tool"] in ("tcpdump", "dumpcap", "scapy")
     dests = set(manifest["capture"]["destinations"])
-    assert A.GATEWAY_V4 in dests and A.WEB_V4 in dests
+    assert A.GATEWAY_V4 in dests and A.WEB_V4 in dests and A.REFLECTOR_V4 in dests
+    # unredacted, the reflector's replies carry the public address: what redaction must hide
+    assert {r.observation.address for r in reflector_replies(files[bundle.CAPTURE_PCAP])} == {A.PUBLIC_V4}
     p = tmp_path / "capture.pcap"
     p.write_bytes(pcap)
     if not shutil.which("tshark"):

@@ -1,26 +1,24 @@
-"""What the reflector probes share: resolving the reflector, sending a batch of
-requests and collecting the answers, and reading ICMP errors from the socket.
+"""The send/collect engine the reflector probes share: resolve the reflector, send a
+batch of requests, collect the answers and the ICMP errors they caused.
 
 Requests go out all at once and are waited for once (with a few resends for
 loss), not one after another, so a probe with a dozen sizes costs one round
 trip plus the resend interval, and stays well inside a 5 s deadline.
 
-ICMP errors (time exceeded, fragmentation needed, port unreachable) are read
-from the socket's error queue (``IP_RECVERR``), which works on an ordinary
-unprivileged UDP socket on Linux and names the router that sent them.
+ICMP errors (time exceeded, fragmentation needed, port unreachable) come from
+:mod:`clinicnet.system.icmp`, and fragment sizes and the don't-fragment policy
+from :mod:`clinicnet.system.udp`: this module asks what can be measured and
+never knows a platform or an option number.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import ipaddress
 import os
 import selectors
 import socket
-import struct
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,26 +26,17 @@ from dataclasses import dataclass
 from clinicnet.netaddr import address_kind  # noqa: F401  (the probes use it as R.address_kind)
 from clinicnet.probes._deadline import call_with_deadline
 from clinicnet.probes.interface import ProbeContext
+from clinicnet.system import icmp, udp
+from clinicnet.system.icmp import IcmpError
 from clinicnet.wire import reflector as wire
 
-# Linux values Python's socket module does not export
-IP_MTU_DISCOVER = 10
-IP_RECVERR = 11
-IP_MTU = 14
-IP_RECVFRAGSIZE = 25
-IP_PMTUDISC_DONT = 0
-IP_PMTUDISC_PROBE = 3
-MSG_ERRQUEUE = 0x2000
-SO_EE_ORIGIN_ICMP = 2
-IPPROTO_ESP = 50
-#: sock_extended_err: errno, origin, type, code, pad, info, data
-EXT_ERR = struct.Struct("=IBBBBII")
+IPPROTO_ESP = wire.IPPROTO_ESP
+#: don't-fragment policies for :func:`udp_socket`
+DF_OFF = udp.FRAGMENT
+DF_PROBE = udp.PROBE
 
 #: IPv4 + UDP header: sizes in probes are IP datagram sizes, payload = size - this
 UDP_OVERHEAD = 28
-IS_LINUX = sys.platform.startswith("linux")
-#: non-blocking receive flag; 0 where it does not exist (the sockets are non-blocking anyway)
-DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 SKIP_NO_REFLECTOR = "no reflector given (--reflector HOST): this needs a clinicnet reflector"
 
@@ -86,87 +75,6 @@ def resolve(host: str, ctx: ProbeContext) -> Resolved:
     return Resolved(host, str(out.value[0][4][0]))
 
 
-@dataclass(frozen=True)
-class IcmpError:
-    """One ICMP error from the socket's error queue, with the router that sent it."""
-
-    errno: int
-    origin: int
-    type: int
-    code: int
-    info: int  # next-hop MTU for "fragmentation needed"
-    offender: str | None
-    #: where the datagram that caused the error was going (the socket's msg_name)
-    dest: tuple[str, int] | None = None
-
-    @property
-    def time_exceeded(self) -> bool:
-        return self.origin == SO_EE_ORIGIN_ICMP and self.type == 11
-
-    @property
-    def frag_needed(self) -> bool:
-        return self.origin == SO_EE_ORIGIN_ICMP and self.type == 3 and self.code == 4
-
-    @property
-    def port_unreachable(self) -> bool:
-        return self.origin == SO_EE_ORIGIN_ICMP and self.type == 3 and self.code == 3
-
-    @property
-    def unreachable(self) -> bool:
-        """Destination unreachable of any kind: the request has its answer, waiting longer is pointless."""
-        return self.origin == SO_EE_ORIGIN_ICMP and self.type == 3
-
-    def concerns(self, dest: tuple[str, int]) -> bool:
-        """Whether this error was caused by a datagram sent to ``dest`` (raw sockets have port 0)."""
-        if self.dest is None:
-            return True
-        addr, port = self.dest
-        return addr == dest[0] and (not port or not dest[1] or port == dest[1])
-
-    def to_json(self) -> dict[str, object]:
-        return {"type": self.type, "code": self.code, "from": self.offender, "info": self.info}
-
-
-def parse_ext_err(data: bytes) -> IcmpError | None:
-    """``struct sock_extended_err`` followed by the offender's ``sockaddr_in``; None if short."""
-    if len(data) < EXT_ERR.size:
-        return None
-    errno_, origin, typ, code, _pad, info, _data = EXT_ERR.unpack_from(data)
-    offender: str | None = None
-    rest = data[EXT_ERR.size :]
-    if len(rest) >= 8 and struct.unpack_from("=H", rest)[0] == socket.AF_INET:
-        offender = socket.inet_ntop(socket.AF_INET, rest[4:8])
-    return IcmpError(errno_, origin, typ, code, info, offender)
-
-
-def enable_recverr(sock: socket.socket) -> bool:
-    if not IS_LINUX:
-        return False
-    try:
-        sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-        return True
-    except OSError:
-        return False
-
-
-def read_errqueue(sock: socket.socket, limit: int = 16) -> list[IcmpError]:
-    out: list[IcmpError] = []
-    if not IS_LINUX:
-        return out
-    for _ in range(limit):
-        try:
-            _data, anc, _flags, addr = sock.recvmsg(512, 512, MSG_ERRQUEUE | DONTWAIT)
-        except OSError:  # BlockingIOError: the queue is empty
-            break
-        dest = (str(addr[0]), int(addr[1])) if isinstance(addr, tuple) and len(addr) >= 2 else None
-        for level, ctype, cdata in anc:
-            if level == socket.IPPROTO_IP and ctype == IP_RECVERR:
-                e = parse_ext_err(cdata)
-                if e is not None:
-                    out.append(dataclasses.replace(e, dest=dest))
-    return out
-
-
 def attribute(errors: Sequence[IcmpError], pendings: Sequence[Pending]) -> None:
     """Hand each error to the unanswered requests whose datagrams caused it."""
     for e in errors:
@@ -175,21 +83,20 @@ def attribute(errors: Sequence[IcmpError], pendings: Sequence[Pending]) -> None:
                 p.icmp.append(e)
 
 
-def udp_socket(bind_port: int | None = None, *, pmtudisc: int | None = IP_PMTUDISC_DONT,
+def udp_socket(bind_port: int | None = None, *, pmtudisc: str | None = DF_OFF,
                recv_frag: bool = True) -> socket.socket:
-    """An IPv4 UDP socket with the error queue on, bound to ``bind_port`` when given (0 = any
-    port, chosen now so the caller knows it); raises OSError if the port cannot be bound."""
+    """An IPv4 UDP socket with ICMP errors reported where the OS can, bound to ``bind_port`` when
+    given (0 = any port, chosen now so the caller knows it); raises OSError if the port cannot be
+    bound. ``pmtudisc`` is :data:`DF_OFF` or :data:`DF_PROBE` (None: the OS default)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         if bind_port is not None:
             s.bind(("0.0.0.0", bind_port))
-        enable_recverr(s)
-        if IS_LINUX:
-            if pmtudisc is not None:
-                s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
-            if recv_frag:
-                with contextlib.suppress(OSError):
-                    s.setsockopt(socket.IPPROTO_IP, IP_RECVFRAGSIZE, 1)
+        icmp.enable(s)
+        if pmtudisc is not None:
+            udp.fragment_policy(s, pmtudisc)
+        if recv_frag:
+            udp.report_fragments(s)
         s.setblocking(False)
     except OSError:
         s.close()
@@ -247,7 +154,7 @@ def _send(p: Pending, siblings: Sequence[Pending]) -> None:
         try:
             p.sock.sendto(p.payload, p.dest)
         except OSError as exc:
-            queued = read_errqueue(p.sock)
+            queued = icmp.read(p.sock)
             attribute(queued, siblings)
             if attempt == 0 and queued and exc.errno in _ASYNC_ERRNOS:
                 continue  # the socket's pending error belonged to what went before: send again
@@ -309,23 +216,16 @@ def exchange(
 
 
 def _drain(sock: socket.socket, pendings: list[Pending]) -> None:
-    attribute(read_errqueue(sock), pendings)
+    attribute(icmp.read(sock), pendings)
     raw_ipv4 = sock.type == socket.SOCK_RAW
     for _ in range(64):
-        anc: list[tuple[int, int, bytes]] = []
         try:
-            if hasattr(sock, "recvmsg"):
-                data, anc, _flags, _addr = sock.recvmsg(65535, 256, DONTWAIT)
-            else:  # Windows: no ancillary data (no fragment size), plain datagrams
-                data = sock.recv(65535)
+            data, arrival = udp.receive(sock, 65535)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             continue  # the pending error of a connected socket, already read from the queue
-        frag = 0
-        for level, ctype, cdata in anc:
-            if level == socket.IPPROTO_IP and ctype == IP_RECVFRAGSIZE and len(cdata) >= 4:
-                frag = struct.unpack("=i", cdata[:4])[0]
+        frag = arrival.fragment
         if raw_ipv4:
             parsed = wire.ipv4_payload(data)
             if parsed is None:

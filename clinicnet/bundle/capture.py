@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import ipaddress
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -115,9 +113,12 @@ def bpf_filter(destinations: Sequence[str], resolvers: Sequence[str], *, readabl
     return " or ".join(parts) if parts else "less 0"  # "less 0" matches nothing
 
 
-def choose_tool(which: Any = shutil.which, platform: str = sys.platform) -> str | None:
-    """The capture tool to use: tcpdump, dumpcap or scapy (None if there is none)."""
-    order = ("dumpcap",) if platform == "win32" else ("tcpdump", "dumpcap")
+def choose_tool(which: Any = shutil.which, order: Sequence[str] | None = None) -> str | None:
+    """The capture tool to use: the OS's programs in its order (``system.capture.tools``), else scapy."""
+    if order is None:
+        from clinicnet.system import capture as os_capture
+
+        order = os_capture.tools()
     for tool in order:
         if which(tool):
             return tool
@@ -144,17 +145,6 @@ def tool_argv(tool: str, path: str, bpf: str, interfaces: Sequence[str] = ("any"
             argv += ["-i", i]
         return [*argv, "-P", "-s", "0", "-f", bpf, "-w", path]
     raise ValueError(tool)
-
-
-def windows_capture_interfaces() -> list[str]:
-    """Npcap device names of the adapters that carry a default route (Windows has no "any")."""
-    from clinicnet import system
-    from clinicnet.system import _windows
-
-    names = {r.interface for r in system.default_routes()}
-    recs = _windows._adapters_cached()
-    devs = [f"\\Device\\NPF_{r['guid']}" for r in recs if r["friendly_name"] in names and r["guid"]]
-    return devs or [f"\\Device\\NPF_{r['guid']}" for r in recs if r["oper_up"] and r["gateways"]]
 
 
 class Capture:
@@ -200,11 +190,10 @@ class Capture:
             self._cleanup()
 
     def _start_process(self, tool: str) -> None:
-        ifaces = windows_capture_interfaces() if sys.platform == "win32" else ["any"]
-        argv = tool_argv(tool, self._path, self.filter, ifaces)
-        kwargs: dict[str, Any] = {}
-        if sys.platform == "win32":
-            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        from clinicnet.system import capture as os_capture
+
+        argv = tool_argv(tool, self._path, self.filter, os_capture.interfaces())
+        kwargs = os_capture.popen_options()
         self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, **kwargs)
         # Both tools say so on stderr once the filter is installed; packets sent
@@ -257,10 +246,9 @@ class Capture:
         proc = self._proc
         assert proc is not None
         if proc.poll() is None:
-            if sys.platform == "win32":
-                proc.send_signal(signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
-            else:
-                proc.send_signal(signal.SIGINT)  # both tools flush and close the file on SIGINT
+            from clinicnet.system import capture as os_capture
+
+            os_capture.interrupt(proc)  # the tool flushes and closes its file
             try:
                 proc.wait(_STOP_S)
             except subprocess.TimeoutExpired:
@@ -293,18 +281,19 @@ class Capture:
 def for_settings(targets: Sequence[str], reflectors: Sequence[str], internet_checks: Sequence[str]) -> Capture:
     """A capture of what a diagnosis with these settings will send."""
     from clinicnet import system
+    from clinicnet.system import capture as os_capture
 
     dests = resolve_all(hosts_of(targets, reflectors, internet_checks))
     resolvers = [r.split("%", 1)[0] for r in system.resolvers()]
     admin = system.is_admin()
     raw_ok, raw_reason = system.raw_sockets_available() if admin else (False, "")
-    # On Windows, capture also needs Npcap (the reason says so); elsewhere admin is enough.
-    privileged = admin and (raw_ok or sys.platform != "win32")
+    # Where capturing needs a driver (Npcap on Windows) the raw-socket check says so; elsewhere admin is enough.
+    privileged = admin and (raw_ok or not os_capture.needs_raw_sockets())
     return Capture(dests, resolvers, privileged=privileged, raw_reason=raw_reason)
 
 
 def packet_count(pcap: bytes) -> int:
-    from clinicnet.agent.pcap_redact import PcapError, parse
+    from clinicnet.bundle.pcap_redact import PcapError, parse
 
     try:
         return len(parse(pcap).records)

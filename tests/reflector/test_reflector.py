@@ -1,4 +1,4 @@
-"""The reflector server on loopback: rate limits, stats, signals, bounded memory under load.
+"""The reflector server on loopback: options, rate limits, stats, signals, bounded memory under load.
 
 Everything here talks to 127.0.0.0/8 only; the load test is bounded in count and time.
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from clinicnet.agent import cli
-from clinicnet.agent.reflector import Core, JsonLog, Limits, RateLimiter, Reflector, open_udp
+from clinicnet.reflector.core import Core, JsonLog, Limits, RateLimiter, source_key
+from clinicnet.reflector.server import Reflector, open_udp
 from clinicnet.wire import reflector as w
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,6 +90,72 @@ def test_cli_usage_errors(capsys):
     assert cli.main(["reflector", "--rate", "0"]) == 2
 
 
+@pytest.mark.parametrize("option,value", [
+    ("--rate", "nan"), ("--rate", "inf"), ("--rate", "-5"), ("--burst", "nan"), ("--burst", "inf"),
+    ("--burst", "0.5"), ("--global-rate", "nan"), ("--global-rate", "inf"), ("--global-rate", "0"),
+    ("--max-sources", "0"), ("--max-sources", "-1"),
+])
+def test_numbers_that_would_switch_a_limit_off_are_refused(capsys, option, value):
+    """nan compares false with everything, so ``--rate nan`` used to pass the check and disable the limit."""
+    assert cli.main(["reflector", "--bind", "127.0.0.1", "--no-esp", option, value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and option in err and "Traceback" not in err, err
+
+
+def _ports_arg() -> str:
+    a, b = _free_ports()
+    return f"{a},{b}"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root drops privileges")
+def test_unknown_user_is_a_usage_error_before_binding(capsys):
+    code = cli.main(["reflector", "--bind", "127.0.0.1", "--ports", _ports_arg(), "--no-esp",
+                     "--user", "nosuchuser-clinicnet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "nosuchuser-clinicnet" in err, err
+
+
+def test_bind_of_an_address_this_host_lacks_is_a_usage_error(capsys):
+    # 203.0.113.0/24 is documentation space: no host here has it, and binding sends nothing
+    code = cli.main(["reflector", "--bind", "203.0.113.77", "--ports", _ports_arg(), "--no-esp"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "203.0.113.77" in err and "Traceback" not in err, err
+    assert "not an address of this host" in err
+
+
+def test_ipv6_sources_share_a_bucket_per_64():
+    clock = Clock()
+    rl = RateLimiter(Limits(per_source_rate=0.001, per_source_burst=10), clock)
+    same_64 = [f"2001:db8:1:2::{i:x}" for i in range(1, 101)]
+    assert sum(rl.allow(a, 1) for a in same_64) == 10  # one site, one burst, however many addresses
+    assert rl.allow("2001:db8:1:3::1", 1)  # the next /64 is another site
+    assert len(rl) == 2
+    assert source_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert source_key("192.0.2.7") == "192.0.2.7" and source_key("::ffff:192.0.2.7") == "192.0.2.7"
+
+
+def test_an_evicted_source_keeps_its_debt():
+    """A sender with more addresses than the table holds gets no fresh burst by being forgotten."""
+    clock = Clock()  # time stands still: no bucket refills
+    rl = RateLimiter(Limits(per_source_rate=1.0, per_source_burst=3, max_sources=4), clock)
+    senders = [f"198.51.100.{i}" for i in range(1, 41)]
+    allowed = sum(rl.allow(a, 1) for _round in range(10) for a in senders)
+    assert rl.evictions > 300 and len(rl) == 4
+    assert allowed <= 3 * len(senders), allowed  # each address at most its one burst over all rounds
+    # the debt is paid off with time like any bucket's
+    clock.t += 10
+    assert rl.allow(senders[0], 1)
+
+
+def test_expiry_does_not_forgive_debt():
+    clock = Clock()
+    rl = RateLimiter(Limits(per_source_rate=0.01, per_source_burst=5, window_s=10), clock)
+    assert sum(rl.allow("192.0.2.9", 1) for _ in range(5)) == 5
+    clock.t += 11  # idle past the window: forgotten from the table, bucket refilled by only 0.11
+    assert rl.expire() == 1 and len(rl) == 0
+    assert not rl.allow("192.0.2.9", 1)
+
+
 @pytest.fixture
 def server():
     """A reflector on 127.0.0.1 (ephemeral ports, no raw ESP) in a thread."""
@@ -131,7 +198,11 @@ def test_server_answers_ike_natt_and_esp_in_udp(server):
 
 
 def test_load_is_bounded_and_memory_stays_flat(server):
-    """20k datagrams from 200 loopback addresses: table bounded, memory flat, never amplifies."""
+    """20k datagrams from 200 loopback addresses: table bounded, memory flat, never amplifies.
+
+    The kernel may drop any share of a flood on loopback (more so on a loaded machine), so
+    nothing here depends on how many datagrams arrived: only on what the server did with them.
+    """
     port = server.endpoints[0].port
     good = w.build_request(b"loadload", size=200, reply_size=200)
     socks = []
@@ -173,11 +244,18 @@ def test_load_is_bounded_and_memory_stays_flat(server):
         for s in socks:
             s.close()
     stats = server.core.stats
-    # UDP: what the socket buffer could not hold was dropped by the kernel, not by the server
-    assert stats.received["udp_ike"] > 4000
-    assert len(server.core.limiter) <= 64 and server.core.limiter.evictions > 0
-    assert stats.malformed > 0 and stats.max_amplification <= 1.0
-    assert after - before < 256 * 1024, (before, after)
+    # Only what the server promises; how many datagrams the kernel delivered under load is not one of them.
+    got = stats.received["udp_ike"]
+    assert got > 0, "nothing reached the server: the test measured nothing"
+    # every datagram that arrived was accounted for exactly once
+    assert stats.malformed + stats.too_small + stats.rate_limited + stats.answered["ike500"] == got
+    assert len(server.core.limiter) <= 64  # the source table stays bounded
+    assert stats.max_amplification <= 1.0  # never more bytes out than in
+    assert stats.bytes_out <= stats.bytes_in
+    assert after - before < 256 * 1024, (before, after)  # flat memory
+    # and it still answers a newcomer afterwards
+    req = w.build_request(b"afterfld")
+    assert any(_ask(port, req, source="127.2.0.1") is not None for _ in range(3))
 
 
 def _free_ports() -> tuple[int, int]:

@@ -27,8 +27,8 @@ from typing import Any
 
 from clinicnet import SCHEMA, __version__
 from clinicnet.agent import output
-from clinicnet.agent.capture import Capture, CaptureResult
 from clinicnet.agent.config import Settings
+from clinicnet.bundle.capture import Capture, CaptureResult
 from clinicnet.model import ProbeResult
 from clinicnet.probes.interface import ProbeSpec
 from clinicnet.reports.report import Report
@@ -145,7 +145,7 @@ def build_files(
             legend: dict[str, str] = {}
             ok = True
             if redactor is not None:
-                from clinicnet.agent.pcap_redact import PcapError, redact_pcap
+                from clinicnet.bundle.pcap_redact import PcapError, redact_pcap
 
                 try:
                     pcap, legend = redact_pcap(pcap, redactor)
@@ -153,7 +153,7 @@ def build_files(
                     ok = False
                     cap["note"] = f"capture left out: it could not be redacted ({exc})"
             if ok:
-                from clinicnet.agent.capture import packet_count
+                from clinicnet.bundle.capture import packet_count
 
                 files[CAPTURE_PCAP] = pcap
                 cap["packets"] = packet_count(pcap)
@@ -208,7 +208,7 @@ class BundleRun:
         self._capture: Capture | None = None
         self._result: CaptureResult | None = None
         if capture:
-            from clinicnet.agent import capture as cap
+            from clinicnet.bundle import capture as cap
 
             self._capture = cap.for_settings(settings.targets, settings.reflectors, settings.internet_checks)
 

@@ -1,4 +1,4 @@
-"""Support bundle and pcap redaction, without a network (the lab test is tests/agent/test_bundle_lab.py)."""
+"""Support bundle and pcap redaction, without a network (the lab test is tests/bundle/test_bundle_lab.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import zipfile
 
 import pytest
 
-from clinicnet.agent import bundle, capture, pcap_redact
-from clinicnet.agent.capture import CaptureResult
+from clinicnet.bundle import bundle, capture, pcap_redact
+from clinicnet.bundle.capture import CaptureResult
 from clinicnet.reports.redact import Redactor
 from clinicnet.reports.redact import redact as redact_report
+from clinicnet.wire import ike as ike_wire
+from clinicnet.wire import reflector as w
 from tests.reports import factories as fx
 
 try:  # scapy crafts and checks the test packets (an independent implementation of the formats)
@@ -177,6 +179,121 @@ def test_fragments_and_esp(tmp_path):
     assert set(bytes(esp[0][UDP].payload)[8:]) == {0}
 
 
+REFLECTOR_V4 = "192.0.2.20"
+
+
+def _reflector_packets() -> list:
+    """What a diagnosis with --reflector captures: requests, and replies naming the clinic's public address."""
+    token = b"tokentok"
+    req = w.build_request(token, size=200, reply_size=200)
+    parsed = w.parse_request(req)
+    assert parsed is not None
+    obs4 = w.Observation(fx.V4_PUBLIC, 40123, 200, 57, 1480, 500)
+    obs6 = w.Observation(fx.V6_GLOBAL, 40124, 200, 57, 0, 500)
+    natt_req = w.build_request(token, port4500=True)
+    natt = w.parse_request(natt_req, port4500=True)
+    esp = w.build_esp_request(4242, 1, size=120)
+    esp_req = w.parse_esp_request(esp)
+    esp_udp_req = w.parse_esp_request(esp, in_udp=True)
+    assert natt is not None and esp_req is not None and esp_udp_req is not None
+    to_pc = IP(src=REFLECTOR_V4, dst=fx.V4_PC)
+    return [
+        IP(src=fx.V4_PC, dst=REFLECTOR_V4) / UDP(sport=40000, dport=500) / Raw(req),
+        to_pc / UDP(sport=500, dport=40000) / Raw(w.build_reply(parsed, obs4)),
+        to_pc / UDP(sport=500, dport=40000) / Raw(w.build_reply(parsed, obs6)),
+        to_pc / UDP(sport=4500, dport=40000) / Raw(w.build_reply(natt, obs4)),
+        to_pc / UDP(sport=4500, dport=40000) / Raw(w.build_esp_reply(esp_udp_req, obs4)),
+        IP(src=REFLECTOR_V4, dst=fx.V4_PC, proto=50) / Raw(w.build_esp_reply(esp_req, obs4)),
+        # the PC's port unreachable for a late reply quotes the reply, address and all
+        IP(src=fx.V4_PC, dst=REFLECTOR_V4) / ICMP(type=3, code=3)
+        / Raw(raw(to_pc / UDP(sport=500, dport=40000) / Raw(w.build_reply(parsed, obs4)))),
+    ]
+
+
+def test_reflector_replies_keep_their_evidence_and_lose_the_observed_address(tmp_path):
+    from scapy.utils import rdpcap
+
+    pkts = _reflector_packets()
+    data = to_pcap(pkts, tmp_path)
+    assert data.count(ipaddress.ip_address(fx.V4_PUBLIC).packed) == 5  # the leak this guards against
+    red = Redactor()
+    out, legend = pcap_redact.redact_pcap(data, red)
+    for addr in (fx.V4_PUBLIC, fx.V6_GLOBAL, fx.V4_PC, REFLECTOR_V4):
+        assert ipaddress.ip_address(addr).packed not in out, addr
+        assert addr.encode() not in out, addr
+    public = legend[red.mapping[fx.V4_PUBLIC]]
+    v6 = legend[red.mapping[fx.V6_GLOBAL]]
+    (tmp_path / "o.pcap").write_bytes(out)
+    got = rdpcap(str(tmp_path / "o.pcap"))
+    r4 = w.parse_reply(bytes(got[1][UDP].payload))
+    assert r4 is not None and r4.observation.address == public  # the report's mask, as its stand-in
+    assert (r4.observation.port, r4.observation.received_len, r4.observation.ttl, r4.observation.max_fragment) == (
+        40123, 200, 57, 1480)  # the evidence stays
+    r6 = w.parse_reply(bytes(got[2][UDP].payload))
+    assert r6 is not None and r6.observation.address == v6
+    assert w.parse_request(bytes(got[0][UDP].payload)) is not None  # a request names nobody: kept whole
+    rn = w.parse_reply(bytes(got[3][UDP].payload), port4500=True)
+    assert rn is not None and rn.observation.address == public
+    e_udp = w.parse_esp_reply(bytes(got[4][UDP].payload), in_udp=True)
+    e_raw = w.parse_esp_reply(bytes(got[5][IP].payload))
+    assert e_udp is not None and e_raw is not None and e_udp.observation.address == e_raw.observation.address == public
+    for p in got[:6]:
+        assert checksums_ok(p) == [], p.summary()
+
+
+def _ike(major: int, flags: int, exchange: int, payloads: list[tuple[int, bytes]]) -> bytes:
+    body = ike_wire.chain(payloads)
+    return b"\x22" * 8 + b"\x33" * 8 + struct.pack("!BBBBII", payloads[0][0], major << 4, exchange, flags, 0,
+                                                  28 + len(body)) + body
+
+
+def test_every_address_bearing_ike_field_is_redacted(tmp_path):
+    v4 = ipaddress.ip_address(fx.V4_TARGET).packed
+    v6 = ipaddress.ip_address(fx.V6_GLOBAL).packed
+    pub = ipaddress.ip_address(fx.V4_PUBLIC).packed
+    sa = b"\x00\x00\x00\x08\x01\x01\x00\x00"  # kept: evidence, names nobody
+    v2 = _ike(2, 0x20, 34, [
+        (33, sa),
+        (41, struct.pack("!BBH", 0, 0, 16407) + bytes([1, 4]) + v4 + b"nonce-nonce"),  # REDIRECT to an IPv4 gateway
+        (41, struct.pack("!BBH", 0, 0, 16408) + bytes([2, 16]) + v6),  # REDIRECTED_FROM an IPv6 one
+        (41, struct.pack("!BBH", 0, 0, 16407) + bytes([3, len(fx.TARGET_NAME)]) + fx.TARGET_NAME.encode()),
+        (41, struct.pack("!BBH", 0, 0, 16397) + pub),  # MOBIKE ADDITIONAL_IP4_ADDRESS: unknown here, blanked
+        (41, struct.pack("!BBH", 0, 0, 39) + raw(IP(src=fx.V4_PC, dst=fx.V4_TARGET))),  # INVALID_SELECTORS
+        (41, struct.pack("!BBH", 0, 0, 16390) + b"C" * 16),  # COOKIE: kept
+        (35, b"\x01\x00\x00\x00" + pub),  # IDi (ID_IPV4_ADDR)
+        (47, b"\x01\x00\x00\x00" + struct.pack("!HH", 1, 4) + pub),  # CP with INTERNAL_IP4_ADDRESS
+        (44, b"\x01\x00\x00\x00" + pub + pub),  # TSi
+    ])
+    v1 = _ike(1, 0, 2, [
+        (1, sa), (5, b"\x01\x11\x01\xf4" + pub),  # ID
+        (20, b"N" * 20), (21, b"\x01\x00\x00\x00" + pub),  # NAT-D, NAT-OA
+        (11, struct.pack("!IBBH", 1, 1, 0, 26) + pub),  # ADDRESS-NOTIFICATION
+        (11, struct.pack("!IBBH", 1, 1, 0, 36136) + b"\x00\x00\x00\x07"),  # R-U-THERE: kept
+    ])
+    v1_encrypted = _ike(1, 0x01, 2, [(5, b"\x01\x11\x01\xf4" + pub)])
+    pkts = [IP(src=fx.V4_TARGET, dst=fx.V4_PC) / UDP(sport=500, dport=500) / Raw(m) for m in (v2, v1, v1_encrypted)]
+    pkts.append(IP(src=fx.V4_TARGET, dst=fx.V4_PC) / UDP(sport=4500, dport=4500) / Raw(b"\x00" * 4 + v2))
+    data = to_pcap(pkts, tmp_path)
+    out, _ = pcap_redact.redact_pcap(data, Redactor())
+    for packed in (v4, v6, pub):
+        assert packed not in out
+    assert fx.TARGET_NAME.encode() not in out and b"nonce-nonce" in out  # REDIRECT's nonce is no address
+    assert sa in out and b"C" * 16 in out and b"\x22" * 8 in out and b"\x00\x00\x00\x07" in out
+    assert b"N" * 20 not in out
+    # the stand-in addresses are where the gateway addresses were, and the messages still parse
+    for got in (bytes(p[UDP].payload) for p in IP_packets(out)):
+        msg = got[4:] if got[:4] == b"\x00" * 4 else got
+        if msg[19] & 0x01:  # IKEv1 encrypted: all of it blanked, payload headers included
+            assert set(msg[28:]) == {0}
+            continue
+        walked = ike_wire.walk_payloads(msg, msg[16], 28, len(msg))
+        assert walked.error is None and walked.trailing == 0
+
+
+def IP_packets(pcap: bytes) -> list:  # noqa: N802 - reads like the scapy layer it returns
+    return [IP(frame) for _s, _f, _o, frame in pcap_redact.parse(pcap).records]
+
+
 def test_linux_cooked_capture(tmp_path):
     pkts = [CookedLinux(pkttype=4, lladdrtype=1, lladdrlen=6, src=bytes.fromhex(PC_MAC.replace(":", "")) + b"\0\0",
                         proto=0x0800) / IP(src=fx.V4_PC, dst=fx.V4_TARGET) / UDP(sport=500, dport=500) / Raw(b"x" * 40)]
@@ -234,9 +351,28 @@ def test_hosts_of_settings():
 
 
 def test_choose_tool_order():
-    assert capture.choose_tool(lambda t: "/usr/bin/" + t, "linux") == "tcpdump"
-    assert capture.choose_tool(lambda t: "/x/dumpcap" if t == "dumpcap" else None, "linux") == "dumpcap"
-    assert capture.choose_tool(lambda t: "C:/dumpcap.exe", "win32") == "dumpcap"
+    from clinicnet.system import _linux, _windows
+
+    linux, windows = _linux.CAPTURE_TOOLS, _windows.CAPTURE_TOOLS
+    assert capture.choose_tool(lambda t: "/usr/bin/" + t, linux) == "tcpdump"
+    assert capture.choose_tool(lambda t: "/x/dumpcap" if t == "dumpcap" else None, linux) == "dumpcap"
+    assert capture.choose_tool(lambda t: "C:/dumpcap.exe", windows) == "dumpcap"
+    assert capture.choose_tool(lambda t: "/usr/bin/" + t) == "tcpdump"  # this OS's order: Linux here
+
+
+def test_the_os_answers_the_capture_questions(monkeypatch):
+    from clinicnet.system import _linux, _windows
+    from clinicnet.system import capture as os_capture
+
+    assert os_capture.interfaces() == ["any"] and os_capture.popen_options() == {}  # Linux, the test bed
+    assert not os_capture.needs_raw_sockets() and os_capture.tools() == _linux.CAPTURE_TOOLS
+    assert _windows.CAPTURE_NEEDS_RAW_SOCKETS and "creationflags" in _windows.capture_popen_options()
+    recs = [{"friendly_name": "イーサネット", "guid": "{AB-12}", "oper_up": True, "gateways": ["192.168.10.1"]},
+            {"friendly_name": "Wi-Fi", "guid": "{CD-34}", "oper_up": True, "gateways": []}]
+    monkeypatch.setattr(_windows, "_adapters_cached", lambda: recs)
+    monkeypatch.setattr(_windows, "default_routes", lambda: [
+        {"family": 4, "interface": "イーサネット", "gateway": "192.168.10.1", "metric": 0}])
+    assert _windows.capture_interfaces() == ["\\Device\\NPF_{AB-12}"]
 
 
 def test_capture_without_privileges_says_why():
