@@ -111,7 +111,7 @@ def test_nat_detected(make_lab: Any, layers: int) -> None:
 
 def test_port_preservation_from_natd(make_lab: Any) -> None:
     """With the public address known (the reflector's job), NAT-D tells whether port 500 survived."""
-    from clinicnet.probes.ike import port_preserved
+    from clinicnet.probes.ike.assemble import port_preserved
 
     lab = make_lab(nat_layers=1, nat_random_ports=True)
     start_charon(lab, lab.tmpdir)
