@@ -58,11 +58,12 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     values: Values = {"default_v4": v4, "default_v6": v6}
     if not v4 and not v6:
         return sw.result(Status.FAILED, "none", values)
-    params: dict[str, str] = {}
-    for fam, rs in (("v4", v4), ("v6", v6)):
-        if rs:
-            # "device": an on-link default route (PPP, some tunnels) has no gateway address
-            params[f"{fam}_gateway"] = rs[0]["gateway"] or "device"
-            params[f"{fam}_interface"] = rs[0]["interface"]
+    # "device": an on-link default route (PPP, some tunnels) has no gateway address
     code = "v4_v6" if v4 and v6 else ("v4" if v4 else "v6")
-    return sw.result(Status.OK, code, values, **params)
+    return sw.result(
+        Status.OK, code, values,
+        v4_gateway=(v4[0]["gateway"] or "device") if v4 else None,
+        v4_interface=v4[0]["interface"] if v4 else None,
+        v6_gateway=(v6[0]["gateway"] or "device") if v6 else None,
+        v6_interface=v6[0]["interface"] if v6 else None,
+    )

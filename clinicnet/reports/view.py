@@ -101,8 +101,8 @@ def unmeasured_views(report: Report, lang: str) -> list[UnmeasuredView]:
     """
     out: list[UnmeasuredView] = []
     for u in report.unmeasured:
-        p = report.probe(u.what)
-        if p is not None and _made_from(u, p):
+        p = next((p for p in report.probes if p.name == u.what and _made_from(u, p)), None)
+        if p is not None:
             why = probe_reason(p, lang) if p.reason else i18n.status_label(p.status, lang)
             title = probe_title(p.name, lang)
             out.append(UnmeasuredView(title, why, p.name if title != p.name else None))
