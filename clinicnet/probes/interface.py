@@ -9,6 +9,12 @@ still honour ``ctx.deadline`` themselves so they can say *what* timed out.
 Probes must not raise for anything the network does: a refused connection, a
 malformed packet or silence is a measurement (``failed``), not an exception.
 An exception that escapes is treated as a bug and becomes status ``error``.
+
+Beside ``probe`` the module holds its ``SPEC`` (name, display order, title, the
+``TypedDict`` of its values, its reason texts); the registry finds it there. A
+result's reason is a code with parameters (``Stopwatch.result``): the English
+sentence goes into the JSON ``reason`` as before, and a report renders the code
+in its own language from the SPEC's texts or ``COMMON_REASONS``.
 """
 
 from __future__ import annotations

@@ -94,6 +94,19 @@ def test_direct_no_nat(make_lab: Any) -> None:
     assert not attempts(t, 500, 1) and not attempts(t, 4500, 1)
 
 
+@pytest.mark.parametrize(("lang", "words"), [("ja", ("応答あり", "NAT はありません", "応答時間")),
+                                              ("en", ("answered", "no NAT between", "RTT"))])
+def test_ike_command_text_in_the_users_language(make_lab: Any, lang: str, words: tuple[str, ...]) -> None:
+    lab = make_lab(nat_layers=0)
+    start_charon(lab, lab.tmpdir)
+    proc = lab.clinicnet(["ike", GW, "--timeout", "2", "--lang", lang])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"IKE {GW}")
+    for w in words:
+        assert w in proc.stdout, (w, proc.stdout)
+    assert "UDP 500" in proc.stdout and "UDP 4500" in proc.stdout and "strongSwan" in proc.stdout
+
+
 @pytest.mark.parametrize("layers", [1, 2])
 def test_nat_detected(make_lab: Any, layers: int) -> None:
     lab = make_lab(nat_layers=layers)
