@@ -106,3 +106,19 @@ def test_a_result_code_needs_its_text_and_fields():
         sw.result(Status.SKIPPED, "no_raw_sockets")  # its English text needs {detail}
     r = sw.result(Status.SKIPPED, "no_raw_sockets", None, detail="raw sockets need root")
     assert r.reason.endswith("raw sockets need root") and r.reason_params == {"detail": "raw sockets need root"}
+
+
+def test_the_progress_line_says_the_reason_in_the_users_language():
+    import io
+
+    from clinicnet.agent.progress import PlainProgress
+    from clinicnet.probes import registry
+
+    spec = registry.get("ike")
+    result = Stopwatch(spec).result(Status.SKIPPED, "no_target", {"targets": []})
+    for lang, title in (("ja", spec.title.ja), ("en", spec.title.en)):
+        out = io.StringIO()
+        PlainProgress(lang, out).finished(spec, result)
+        line = out.getvalue()
+        assert title in line and registry.reason(result, lang) in line
+    assert "VPN 装置" in registry.reason(result, "ja") and result.reason not in registry.reason(result, "ja")
