@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from clinicnet.probes import ike
 from tests.lab import addresses as A
 from tests.lab.harness import LAB_DIR, REPO_ROOT, Lab
 from tests.lab.strongswan import Charon, start_charon
+from tests.probes.typed import problems
 
 pytestmark = pytest.mark.lab
 
@@ -32,6 +34,7 @@ def ike_cli(lab: Lab, *extra: str, timeout: float = 2.0) -> dict[str, Any]:
     assert proc.returncode in (0, 3), f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     result: dict[str, Any] = json.loads(proc.stdout)
     assert result["name"] == "ike"
+    assert problems(result["values"], ike.SPEC.values) == [] and result["reason_code"] in ("answered", "silent")
     assert (proc.returncode == 0) == (result["status"] == "ok")
     return result
 

@@ -13,6 +13,7 @@ from clinicnet.probes.interface import ProbeContext
 from clinicnet.reports import render_ike
 from clinicnet.system import icmp_errors
 from clinicnet.wire.ike import natd_hash
+from tests.probes.typed import problems
 from tests.reports.evidence import ike_target
 
 
@@ -48,6 +49,7 @@ def test_target_values_keep_the_schema() -> None:
     assert values["udp500"] == "answered" and values["udp4500"] == "error"
     attempt_keys = set(ike_target()["attempts"][0])
     assert attempt_keys <= set(values["attempts"][0])
+    assert problems(values, ike.Target) == []  # exactly what SPEC.values declares
 
 
 def test_resolution_failure_shape() -> None:

@@ -227,3 +227,30 @@ def test_redaction_masks_the_reason_params_too() -> None:
     for lang in ("ja", "en"):
         assert "198.51.100.77" not in render_text.render(report, lang)
     assert "198.51.100.77" not in report.dumps()
+
+
+# --- values match their TypedDicts ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["privileges", "interfaces", "routes", "vpn"])
+def test_local_probes_write_what_they_declare(name: str) -> None:
+    """These read only this machine's own state (no packet leaves it)."""
+    from clinicnet.probes.interface import ProbeContext
+    from tests.probes.typed import problems
+
+    spec = registry.get(name)
+    assert spec is not None
+    result = registry.load(spec)(ProbeContext())
+    assert result.reason_code in reason_texts(spec)
+    assert problems(dict(result.values), spec.values) == []
+
+
+def test_the_checker_catches_an_undeclared_key() -> None:
+    from tests.probes.typed import problems
+
+    spec = registry.get("routes")
+    assert spec is not None
+    bad = {"default_v4": [{"interface": "eth0", "gateway": None, "metric": 0, "via": "x"}], "extra": 1}
+    found = problems(bad, spec.values)
+    assert any("extra" in p for p in found) and any("via" in p for p in found)
+    assert any("metric" in p for p in problems({"default_v4": [{"interface": "e", "gateway": None}]}, spec.values))

@@ -46,6 +46,32 @@ IKE_PORT = 500
 NAT_T_PORT = 4500
 
 
+#: an ICMP error that ended an attempt (``system.icmp_errors.IcmpError.to_json``);
+#: ``from`` is the router or host that sent it (a keyword, hence the functional form)
+Icmp = TypedDict(
+    "Icmp",
+    {"outcome": str, "type": int | None, "code": int | None, "from": str | None,
+     "errno": str | int | None, "source": str},
+    total=False,
+)
+
+
+class VendorIdJson(TypedDict):
+    hex: str
+    #: the product, when the Vendor ID is a known one
+    name: str | None
+
+
+class AttemptNat(TypedDict, total=False):
+    """NAT detection from one IKEv2 response (``wire.ike.NatDetection.to_json``)."""
+
+    measured: bool
+    local_behind_nat: bool | None
+    remote_behind_nat: bool | None
+    method: str
+    detail: str
+
+
 class Attempt(TypedDict, total=False):
     """One IKE exchange attempt (``exchange.AttemptResult.to_json``)."""
 
@@ -63,14 +89,12 @@ class Attempt(TypedDict, total=False):
     #: English detail (raw evidence)
     detail: str
     chosen_proposal: dict[str, Any] | None
-    vendor_ids: list[dict[str, Any]]
+    vendor_ids: list[VendorIdJson]
     ignored: list[str]
     retries: list[str]
     local_address: str | None
-    #: ``wire.ike.NatDetection.to_json``
-    nat: dict[str, Any]
-    #: ``system.icmp_errors.IcmpError.to_json``: outcome, type, code, from, ...
-    icmp: dict[str, Any]
+    nat: AttemptNat
+    icmp: Icmp
     #: NAT detection inputs for :func:`assemble.port_preserved`
     natd: dict[str, Any]
     reply: dict[str, Any]
@@ -97,7 +121,7 @@ class Target(TypedDict):
     icmp: str | None
     icmp_from: str | None
     nat: Nat
-    vendor_ids: list[dict[str, Any]]
+    vendor_ids: list[VendorIdJson]
     rtt_ms: float | None
     ike_versions: list[int]
     half_open_created: int

@@ -9,11 +9,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from typing import Any
+from typing import Any, cast
 
 from clinicnet.model import ProbeResult, Status
 from clinicnet.probes._deadline import resolve
-from clinicnet.probes.ike import IKE_PORT, NAT_T_PORT, SPEC, Nat, Target, Values
+from clinicnet.probes.ike import IKE_PORT, NAT_T_PORT, SPEC, Nat, Target, Values, VendorIdJson
 from clinicnet.probes.ike.exchange import ICMP_OUTCOMES, AttemptResult, Engine, source_port_500
 from clinicnet.probes.interface import ProbeContext, Stopwatch
 from clinicnet.wire.ike import VendorId, natd_hash
@@ -171,7 +171,7 @@ def target_values(
         "icmp": icmp,
         "icmp_from": icmp_from,
         "nat": nat,
-        "vendor_ids": [v.to_json() for v in vids.values()],
+        "vendor_ids": [cast(VendorIdJson, v.to_json()) for v in vids.values()],
         "rtt_ms": min(rtts) if rtts else None,
         "ike_versions": sorted({a.ike_version for a in attempts if a.answered}),
         # full responses leave a half-open SA on the gateway until it times out (strongSwan:

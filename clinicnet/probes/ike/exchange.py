@@ -14,9 +14,9 @@ import selectors
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from clinicnet.probes.ike import IKE_PORT, NAT_T_PORT, Attempt
+from clinicnet.probes.ike import IKE_PORT, NAT_T_PORT, Attempt, AttemptNat, Icmp, VendorIdJson
 from clinicnet.system import icmp_errors
 from clinicnet.wire import dh, ikev1, ikev2
 from clinicnet.wire.ike import (
@@ -76,15 +76,15 @@ class AttemptResult:
             "retransmissions": self.retransmissions,
             "detail": self.detail,
             "chosen_proposal": self.chosen_proposal,
-            "vendor_ids": [v.to_json() for v in self.vendor_ids],
+            "vendor_ids": [cast(VendorIdJson, v.to_json()) for v in self.vendor_ids],
             "ignored": list(self.ignored),
             "retries": list(self.retries),
             "local_address": self.local_address,
         }
         if self.nat is not None:
-            out["nat"] = self.nat.to_json()
+            out["nat"] = cast(AttemptNat, self.nat.to_json())
         if self.icmp is not None:
-            out["icmp"] = self.icmp.to_json()
+            out["icmp"] = cast(Icmp, self.icmp.to_json())
         if self.natd is not None:
             out["natd"] = self.natd
         if self.reply is not None:
