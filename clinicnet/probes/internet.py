@@ -226,9 +226,9 @@ def check_family(spec: CheckSpec, family: int, deadline: float) -> FamilyCheck:
                 if spec.scheme == "https":
                     import ssl  # lazily: ~10 ms, and only https checks need it
 
-                    ctx = ssl.create_default_context()
+                    tls = ssl.create_default_context()
                     try:
-                        stream = ctx.wrap_socket(sock, server_hostname=spec.host)
+                        stream = tls.wrap_socket(sock, server_hostname=spec.host)
                     except ssl.SSLCertVerificationError as exc:
                         # A TLS answer at all proves reachability; a bad certificate
                         # usually means interception (captive portal, proxy).

@@ -71,7 +71,7 @@ SPEC = ProbeSpec(
     order=90,
     title=Text(ja="NAT の変換方法", en="NAT mapping"),
     values=Values,
-    options=("reflectors", "privileged"),
+    options=("reflectors",),
     reasons={
         "unresolved": Text(
             ja="リフレクタの名前を解決できませんでした", en="no reflector address could be resolved"

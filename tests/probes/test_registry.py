@@ -55,3 +55,27 @@ def test_help_does_not_import_the_registry() -> None:
         """
     )
     assert out.split() == ["False", "False"]
+
+
+def test_options_are_the_context_fields_the_probe_reads() -> None:
+    """``SPEC.options`` documents what a probe reads; it must say exactly that."""
+    import ast
+    import dataclasses
+    from pathlib import Path
+
+    from clinicnet.probes.interface import ProbeContext
+
+    fields = {f.name for f in dataclasses.fields(ProbeContext)}
+    always = {"deadline", "timeout", "remaining"}  # every probe lives by its deadline
+    root = Path(registry.__file__).parent
+    for spec in registry.specs():
+        assert set(spec.options) <= fields, spec.name
+        single = root / f"{spec.name}.py"
+        paths = [single] if single.exists() else sorted((root / spec.name).glob("*.py"))
+        read = {
+            node.attr
+            for p in paths
+            for node in ast.walk(ast.parse(p.read_text("utf-8")))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ctx"
+        }
+        assert read - always == set(spec.options), spec.name
