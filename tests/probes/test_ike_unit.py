@@ -57,7 +57,7 @@ def test_resolution_failure_shape() -> None:
     assert values["address"] is None and values["resolve_error"] and values["udp500"] == "error"
 
 
-def test_format_quick_both_languages() -> None:
+def test_ike_text_both_languages() -> None:
     t = ike_target(udp500="answered", udp4500="silent", nat=True)
     t["attempts"][0]["chosen_proposal"] = {"encr": "AES_CBC", "key_bits": 128, "dh": "ECP_256"}
     t["vendor_ids"] = [{"hex": "882fe56d6fd20dbc2251613b2ebe5beb", "name": "strongSwan"}]
@@ -69,7 +69,7 @@ def test_format_quick_both_languages() -> None:
     assert "応答あり" in ja and "応答なし" in ja and "NAT の内側" in ja
 
 
-def test_format_quick_icmp() -> None:
+def test_ike_text_icmp() -> None:
     t = ike_target(udp500="icmp", udp4500="icmp", nat=None, icmp="icmp_admin_prohibited")
     t["attempts"][0]["icmp"] = {"from": "198.51.100.1"}
     text = render_ike.render(ProbeResult("ike", Status.FAILED, values={"targets": [t]}), "en")
