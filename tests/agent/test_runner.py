@@ -122,3 +122,21 @@ def test_the_progress_line_says_the_reason_in_the_users_language():
         line = out.getvalue()
         assert title in line and registry.reason(result, lang) in line
     assert "VPN 装置" in registry.reason(result, "ja") and result.reason not in registry.reason(result, "ja")
+
+
+def test_the_live_table_shows_a_hostile_reason_as_text():
+    """A measured string in a reason (a router's name, a DNS answer) is not rich markup."""
+    import io
+
+    from clinicnet.agent.progress import LiveProgress
+
+    spec = SPECS[0]
+    hostile = ProbeResult(spec.name, Status.FAILED, reason="router [/] says [bold red]hello[/bold red]")
+    live = LiveProgress("ja", io.StringIO())
+    live.started(spec)
+    live.finished(spec, hostile)
+    out = io.StringIO()
+    from rich.console import Console
+
+    Console(file=out, width=200).print(live._render())
+    assert "router [/] says [bold red]hello[/bold red]" in out.getvalue()
