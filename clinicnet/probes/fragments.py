@@ -24,13 +24,12 @@ What is sent, all at once and waited for once:
 from __future__ import annotations
 
 import contextlib
-import itertools
 import socket
 from typing import TYPE_CHECKING, TypedDict
 
 from clinicnet.model import ProbeResult, Status, Text
 from clinicnet.probes._lazy import lazy
-from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch, combined_reasons
 
 if TYPE_CHECKING:
     from clinicnet.probes import _reflector as R
@@ -112,16 +111,6 @@ _MTU_PROBLEMS = {
 }
 
 
-def _problem_reasons() -> dict[str, Text]:
-    out: dict[str, Text] = {}
-    for frag, mtu in itertools.product((None, *_FRAGMENT_PROBLEMS), (None, *_MTU_PROBLEMS)):
-        parts = [t for t in (_FRAGMENT_PROBLEMS.get(frag or ""), _MTU_PROBLEMS.get(mtu or "")) if t]
-        if parts:
-            code = "+".join(c for c in (frag, mtu) if c)
-            out[code] = Text(ja="。".join(t.ja for t in parts), en="; ".join(t.en for t in parts))
-    return out
-
-
 SPEC = ProbeSpec(
     name="fragments",
     order=100,
@@ -140,7 +129,7 @@ SPEC = ProbeSpec(
             ja="IP フラグメントは双方向に通過します。経路 MTU は {path_mtu} バイトです",
             en="fragments pass both ways; path MTU {path_mtu}",
         ),
-        **_problem_reasons(),
+        **combined_reasons((_FRAGMENT_PROBLEMS, _MTU_PROBLEMS), sep=Text(ja="。", en="; ")),
     },
 )
 

@@ -19,8 +19,9 @@ in its own language from the SPEC's texts or ``COMMON_REASONS``.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -134,6 +135,25 @@ COMMON_REASONS: Mapping[str, Text] = {
 
 #: the codes that mean "skipped for want of rights" (the ``privileges.limited`` finding)
 RIGHTS_CODES: tuple[str, ...] = ("no_privileges", "no_raw_sockets", "no_npcap")
+
+
+def combined_reasons(groups: Sequence[Mapping[str, Text]], sep: Text) -> dict[str, Text]:
+    """Reasons made of parts, for a result that names several things at once.
+
+    Each code takes at most one part from every group, in group order, joined by
+    ``+`` (``frag_up+black_hole``); its text joins the parts' texts with ``sep``.
+    A group of one part is an optional suffix (a part every code must have is a
+    one-part group whose other codes the caller leaves out). The codes are written
+    out at import, so each has both texts and the reason test checks them all.
+    """
+    out: dict[str, Text] = {}
+    for choice in itertools.product(*[(None, *g) for g in groups]):
+        chosen = [(k, g[k]) for g, k in zip(groups, choice, strict=True) if k is not None]
+        if chosen:
+            out["+".join(k for k, _ in chosen)] = Text(
+                ja=sep.ja.join(t.ja for _, t in chosen), en=sep.en.join(t.en for _, t in chosen)
+            )
+    return out
 
 
 def reason_texts(spec: ProbeSpec[Any] | None) -> Mapping[str, Text]:

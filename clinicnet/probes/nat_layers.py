@@ -27,7 +27,6 @@ are traced. Whatever the LAN sends back is treated as hostile (``wire.upnp``).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import select
 import socket
 import time
@@ -37,7 +36,7 @@ from typing import TYPE_CHECKING, TypedDict
 from clinicnet import system
 from clinicnet.model import ProbeResult, Status, Text
 from clinicnet.probes._lazy import lazy
-from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch, combined_reasons
 
 if TYPE_CHECKING:
     from clinicnet.probes import _reflector as R
@@ -150,16 +149,7 @@ _REASON_PARTS = {
 }
 
 
-def _layer_reasons() -> dict[str, Text]:
-    base = Text(ja="プライベート NAT {private} 段", en="{private} private NAT layer(s)")
-    out: dict[str, Text] = {}
-    for chosen in itertools.product((False, True), repeat=len(_REASON_PARTS)):
-        parts = [k for k, on in zip(_REASON_PARTS, chosen, strict=True) if on]
-        out["+".join(["layers", *parts])] = Text(
-            ja=base.ja + "".join(_REASON_PARTS[k].ja for k in parts),
-            en=base.en + "".join(_REASON_PARTS[k].en for k in parts),
-        )
-    return out
+_LAYERS = {"layers": Text(ja="プライベート NAT {private} 段", en="{private} private NAT layer(s)")}
 
 
 SPEC = ProbeSpec(
@@ -177,7 +167,13 @@ SPEC = ProbeSpec(
             ja="経路上のどのホップも応答せず、ゲートウェイも WAN 側の情報を返しませんでした",
             en="no hop answered and the gateway said nothing about its WAN side",
         ),
-        **_layer_reasons(),
+        **{
+            code: text
+            for code, text in combined_reasons(
+                (_LAYERS, *({k: t} for k, t in _REASON_PARTS.items())), sep=Text(ja="", en="")
+            ).items()
+            if code.startswith("layers")
+        },
     },
 )
 
