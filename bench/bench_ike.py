@@ -33,7 +33,7 @@ from tests.lab import addresses as A  # noqa: E402
 from tests.lab.harness import REPO_ROOT  # noqa: E402
 from tests.lab.strongswan import start_charon  # noqa: E402
 
-MODULES = ("clinicnet.wire", "clinicnet.wire.ikev2", "clinicnet.wire.ikev1", "clinicnet.probes.ike")
+MODULES = ("clinicnet.wire", "clinicnet.wire.ikev2", "clinicnet.wire.ikev1", "clinicnet.probes.ike", "clinicnet.probes.ike.exchange")
 
 
 def wall(lab: Lab, argv: list[str], n: int) -> tuple[float, list[str]]:

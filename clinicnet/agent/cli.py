@@ -261,6 +261,7 @@ def cmd_ike(args: argparse.Namespace) -> int:
     from clinicnet import system
     from clinicnet.agent import config
     from clinicnet.probes import ike
+    from clinicnet.reports.render_ike import render
 
     config.validate(config.Settings(targets=(args.host,), timeout=args.timeout))
     _precheck_targets([args.host])
@@ -269,7 +270,7 @@ def cmd_ike(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(ike.format_quick(result, _lang(args.lang)))
+        print(render(result, _lang(args.lang)))
     return 0 if result.ok else 3
 
 

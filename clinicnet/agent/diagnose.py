@@ -60,13 +60,14 @@ def context(s: Settings) -> ProbeContext:
 def diagnose(
     s: Settings,
     *,
-    specs: Sequence[ProbeSpec] = registry.PROBES,
+    specs: Sequence[ProbeSpec[Any]] | None = None,
     observer: Observer | None = None,
 ) -> Report:
+    """Run ``specs`` (default: every probe the registry finds) and build the report."""
     created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     ctx = context(s)
     t0 = time.monotonic()
-    results = run_probes(specs, ctx, timeout=s.timeout, observer=observer)
+    results = run_probes(registry.specs() if specs is None else specs, ctx, timeout=s.timeout, observer=observer)
     wall = time.monotonic() - t0
     settings = {**s.public(), "dns_names": list(ctx.dns_names)}
     return build_report(results, settings, created_at=created, host=host_info(), wall_s=wall)

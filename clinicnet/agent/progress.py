@@ -14,6 +14,7 @@ import time
 from typing import IO, Any
 
 from clinicnet.model import ProbeResult, Status
+from clinicnet.probes import registry
 from clinicnet.probes.interface import ProbeSpec
 
 _MARK = {Status.OK: "✔", Status.FAILED: "✘", Status.SKIPPED: "–", Status.ERROR: "!"}
@@ -21,7 +22,19 @@ _STYLE = {Status.OK: "green", Status.FAILED: "red", Status.SKIPPED: "dim", Statu
 
 
 def _title(spec: ProbeSpec, lang: str) -> str:
-    return spec.title_ja if lang == "ja" else spec.title_en
+    return spec.title.get(lang)
+
+
+def _reason(result: ProbeResult, lang: str) -> str:
+    """The one-line reason in the user's language (the report's words, from the code)."""
+    return registry.reason(result, lang)
+
+
+def _escape(text: str) -> str:
+    """A measured string must not be read as rich markup (``[/]`` in a hostile name)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 class PlainProgress:
@@ -45,7 +58,7 @@ class PlainProgress:
         self._line(f"… {_title(spec, self.lang)}")
 
     def finished(self, spec: ProbeSpec, result: ProbeResult) -> None:
-        self._line(f"{_MARK[result.status]} {_title(spec, self.lang)}: {result.status.value} - {result.reason}")
+        self._line(f"{_MARK[result.status]} {_title(spec, self.lang)}: {result.status.value} - {_reason(result, self.lang)}")
 
 
 class LiveProgress:
@@ -79,7 +92,7 @@ class LiveProgress:
                     f"[{style}]{_MARK[result.status]}[/]",
                     _title(spec, self.lang),
                     f"{result.duration_s:4.1f}s",
-                    f"[{style}]{result.reason}[/]",
+                    f"[{style}]{_escape(_reason(result, self.lang))}[/]",
                 )
         return table
 

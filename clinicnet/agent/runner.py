@@ -16,9 +16,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from clinicnet.model import ProbeResult, Status
+from clinicnet.model import JSONValue, ProbeResult, Status
 from clinicnet.probes import registry
-from clinicnet.probes.interface import ProbeContext, ProbeSpec
+from clinicnet.probes.interface import COMMON_REASONS, ProbeContext, ProbeSpec, format_reason
 
 #: time a probe gets after its own deadline to hand in what it has
 GRACE_S = 0.75
@@ -41,6 +41,19 @@ def _stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+def _runner_result(name: str, code: str, duration_s: float, started_at: str, **params: JSONValue) -> ProbeResult:
+    """A result the runner writes for a probe that could not write its own (crash, deadline)."""
+    return ProbeResult(
+        name=name,
+        status=Status.ERROR,
+        reason=format_reason(COMMON_REASONS[code], params, "en") or code,
+        duration_s=duration_s,
+        started_at=started_at,
+        reason_code=code,
+        reason_params=params,
+    )
+
+
 def _run_one(spec: ProbeSpec, ctx: ProbeContext, loader: Callable[[ProbeSpec], Callable[[ProbeContext], ProbeResult]]) -> ProbeResult:
     t0 = time.monotonic()
     started = _stamp()
@@ -52,13 +65,8 @@ def _run_one(spec: ProbeSpec, ctx: ProbeContext, loader: Callable[[ProbeSpec], C
     except Exception as exc:  # noqa: BLE001 - a probe bug must not lose the report
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
-        return ProbeResult(
-            name=spec.name,
-            status=Status.ERROR,
-            reason=f"probe crashed: {type(exc).__name__}: {exc}{where}",
-            values={},
-            duration_s=time.monotonic() - t0,
-            started_at=started,
+        return _runner_result(
+            spec.name, "crashed", time.monotonic() - t0, started, error=f"{type(exc).__name__}: {exc}", where=where
         )
 
 
@@ -102,13 +110,8 @@ def run_probes(
             done.wait(left)
         late = [s for s in specs if s.name not in results]
         for spec in late:
-            results[spec.name] = ProbeResult(
-                name=spec.name,
-                status=Status.ERROR,
-                reason=f"did not finish within {timeout:g} s and was abandoned",
-                duration_s=time.monotonic() - start,
-                started_at="",
-            )
+            results[spec.name] = _runner_result(spec.name, "deadline", time.monotonic() - start, "",
+                                                 timeout=f"{timeout:g}")
     for spec in late:
         obs.finished(spec, results[spec.name])
     return [results[s.name] for s in specs]

@@ -295,7 +295,7 @@ def run_cli(args: Any) -> int:
     for path in [*outputs.values(), str(state.path)]:
         if path != "-":
             output.check_path(path)
-    specs = [s for s in registry.PROBES if s.name in WATCH_PROBES]
+    specs = [s for s in registry.specs() if s.name in WATCH_PROBES]
     ctx = context(settings)
 
     def measure(timeout: float) -> Sequence[ProbeResult]:

@@ -1,1 +1,1 @@
-"""One module per probe; see ``interface.py`` for the contract and ``registry.py`` for the list."""
+"""One module per probe, each with its ``SPEC``; see ``interface.py`` for the contract, ``registry.py`` finds them."""

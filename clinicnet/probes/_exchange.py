@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from clinicnet.netaddr import address_kind  # noqa: F401  (the probes use it as R.address_kind)
-from clinicnet.probes._deadline import call_with_deadline
+from clinicnet.probes._deadline import resolve as resolve_within
 from clinicnet.probes.interface import ProbeContext
 from clinicnet.system import icmp, udp
 from clinicnet.system.icmp import IcmpError
@@ -37,8 +37,6 @@ DF_PROBE = udp.PROBE
 
 #: IPv4 + UDP header: sizes in probes are IP datagram sizes, payload = size - this
 UDP_OVERHEAD = 28
-
-SKIP_NO_REFLECTOR = "no reflector given (--reflector HOST): this needs a clinicnet reflector"
 
 def new_token() -> bytes:
     while True:
@@ -65,14 +63,12 @@ def resolve(host: str, ctx: ProbeContext) -> Resolved:
         return Resolved(host, str(ip)) if ip.version == 4 else Resolved(host, None, "not an IPv4 address")
     except ValueError:
         pass
-    out = call_with_deadline(
-        lambda: socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_DGRAM), min(3.0, ctx.remaining())
-    )
+    out = resolve_within(host, min(3.0, ctx.remaining()), family=socket.AF_INET, socktype=socket.SOCK_DGRAM)
     if out.timed_out:
         return Resolved(host, None, "name resolution timed out")
-    if out.error is not None or not out.value:
-        return Resolved(host, None, f"cannot resolve: {out.error}")
-    return Resolved(host, str(out.value[0][4][0]))
+    if not out.addresses:
+        return Resolved(host, None, f"cannot resolve: {out.why()}")
+    return Resolved(host, out.addresses[0])
 
 
 def attribute(errors: Sequence[IcmpError], pendings: Sequence[Pending]) -> None:

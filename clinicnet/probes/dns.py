@@ -9,13 +9,55 @@ from __future__ import annotations
 
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TypedDict
 
 from clinicnet import system
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes._deadline import call_with_deadline
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes._deadline import resolve as resolve_within
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+
+
+class FamilyAnswer(TypedDict):
+    addresses: list[str]
+    #: None, or no_answer / no_response / server_failure / timeout / ``error: ...``
+    error: str | None
+    ms: float
+
+
+class NameAnswer(TypedDict):
+    name: str
+    ipv4: FamilyAnswer
+    ipv6: FamilyAnswer
+    resolved: bool
+
+
+class Values(TypedDict, total=False):
+    resolvers: list[str]
+    names: list[NameAnswer]
+    all_resolved: bool
+    any_resolved: bool
+    ipv4_any: bool
+    ipv6_any: bool
+
+
+SPEC = ProbeSpec(
+    name="dns",
+    order=50,
+    title=Text(ja="名前解決（DNS）", en="DNS resolution"),
+    values=Values,
+    options=("dns_names",),
+    reasons={
+        "no_names": Text(
+            ja="名前解決する名前が指定されていないため、測定していません",
+            en="no names to resolve were configured",
+        ),
+        "failed": Text(
+            ja="{total} 件中 {failed} 件の名前を解決できませんでした: {names}（{errors}）",
+            en="{failed} of {total} name(s) did not resolve: {names} ({errors})",
+        ),
+        "resolved": Text(ja="{total} 件の名前をすべて解決できました", en="all {total} name(s) resolved"),
+    },
+)
 
 _EAI_NAMES = {
     getattr(socket, n): n
@@ -37,21 +79,21 @@ def _classify(exc: BaseException) -> str:
     return f"error: {exc!r}"
 
 
-def resolve_family(name: str, family: int, timeout: float) -> dict[str, Any]:
+def resolve_family(name: str, family: int, timeout: float) -> FamilyAnswer:
     t0 = time.monotonic()
-    out = call_with_deadline(
-        lambda: socket.getaddrinfo(name, None, family, socket.SOCK_STREAM), timeout
-    )
+    out = resolve_within(name, timeout, family=family)
     ms = round((time.monotonic() - t0) * 1000, 1)
     if out.timed_out:
         return {"addresses": [], "error": "timeout", "ms": ms}
     if out.error is not None:
         return {"addresses": [], "error": _classify(out.error), "ms": ms}
-    addrs = sorted({str(ai[4][0]).split("%", 1)[0] for ai in out.value or []})
+    addrs = sorted({a.split("%", 1)[0] for a in out.addresses})
     return {"addresses": addrs, "error": None if addrs else "no_answer", "ms": ms}
 
 
-def resolve(name: str, timeout: float) -> dict[str, Any]:
+def resolve(name: str, timeout: float) -> NameAnswer:
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=2) as pool:
         f4 = pool.submit(resolve_family, name, socket.AF_INET, timeout)
         f6 = pool.submit(resolve_family, name, socket.AF_INET6, timeout)
@@ -60,16 +102,18 @@ def resolve(name: str, timeout: float) -> dict[str, Any]:
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("dns")
+    from concurrent.futures import ThreadPoolExecutor
+
+    sw = Stopwatch(SPEC)
     names = list(dict.fromkeys(ctx.dns_names))
     resolvers = system.resolvers()
     if not names:
-        return sw.result(Status.SKIPPED, "no names to resolve were configured", {"resolvers": resolvers})
+        return sw.result(Status.SKIPPED, "no_names", {"resolvers": resolvers})
     budget = max(0.1, ctx.remaining() - 0.1)
     with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
         results = list(pool.map(lambda n: resolve(n, budget), names))
     failed = [r["name"] for r in results if not r["resolved"]]
-    values = {
+    values: Values = {
         "resolvers": resolvers,
         "names": results,
         "all_resolved": not failed,
@@ -80,8 +124,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     if failed:
         errors = sorted({r[f]["error"] or "" for r in results if not r["resolved"] for f in ("ipv4", "ipv6")} - {""})
         return sw.result(
-            Status.FAILED,
-            f"{len(failed)} of {len(results)} name(s) did not resolve: {', '.join(failed)} ({', '.join(errors)})",
-            values,
+            Status.FAILED, "failed", values,
+            failed=len(failed), total=len(results), names=", ".join(failed), errors=", ".join(errors),
         )
-    return sw.result(Status.OK, f"all {len(results)} name(s) resolved", values)
+    return sw.result(Status.OK, "resolved", values, total=len(results))

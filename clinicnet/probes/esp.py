@@ -16,20 +16,103 @@ run, so "ESP silent" is only reported when the reflector demonstrably answers.
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes import _exchange as R
-from clinicnet.probes.interface import ProbeContext, Stopwatch
-from clinicnet.wire import reflector as wire
+from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes._lazy import lazy
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+
+if TYPE_CHECKING:
+    from clinicnet.probes import _exchange as R
+    from clinicnet.wire import reflector as wire
+else:  # imported when the probe runs, not when the registry lists it
+    R = lazy("clinicnet.probes._exchange")
+    wire = lazy("clinicnet.wire.reflector")
 
 NATT_PORT = 4500
 IKE_PORT = 500
 #: size of the ESP probes (IP payload): like a small ESP data packet, not a minimal one
 ESP_SIZE = 120
-NO_PRIVILEGES = (
-    "plain ESP (IP protocol 50) needs a raw socket, which needs administrator/root privileges; "
-    "run as administrator to test it (ESP-in-UDP on 4500 was still measured)"
+
+
+class Exchange(TypedDict, total=False):
+    #: answered, silent, icmp, frag_needed, send_error, skipped, error
+    state: str
+    rtt_ms: float | None
+    sent: int
+    error: str
+    #: ICMP errors that came back for it (type, code, from, info)
+    icmp: list[dict[str, object]]
+    #: what the reflector saw (``_reflector.observed``)
+    observed: dict[str, object]
+
+
+class Reflector(TypedDict, total=False):
+    reflector: str
+    address: str | None
+    #: why the reflector could not be resolved
+    error: str | None
+    local_address: str | None
+    reflector_answered: bool
+    ike500: Exchange
+    ike4500: Exchange
+    esp_in_udp: Exchange
+    esp: Exchange
+    observed_address: str | None
+    nat: bool | None
+
+
+class Values(TypedDict, total=False):
+    reflectors: list[Reflector]
+    privileged: bool
+    #: the reflector saw another source address than ours (measured without privileges too)
+    nat_present: bool | None
+    esp_in_udp_passes: bool | None
+    #: None unless plain ESP was measured
+    esp_passes: bool | None
+
+
+_ALSO_MEASURED = "ESP-in-UDP on 4500 was still measured"
+
+SPEC = ProbeSpec(
+    name="esp",
+    order=80,
+    title=Text(ja="ESP の通過（IP プロトコル 50）", en="ESP pass-through (IP protocol 50)"),
+    values=Values,
+    options=("reflectors", "privileged", "raw_sockets", "raw_sockets_reason"),
+    reasons={
+        "no_privileges": Text(
+            ja="ESP（IP プロトコル 50）の送信には管理者権限が必要なため、測定していません"
+            "（UDP 4500 内の ESP は測定しました）",
+            en="plain ESP (IP protocol 50) needs a raw socket, which needs administrator/root privileges; "
+            f"run as administrator to test it ({_ALSO_MEASURED})",
+        ),
+        "no_raw_sockets": Text(
+            ja="ESP（IP プロトコル 50）の送信に必要な raw ソケットを使えないため、測定していません"
+            "（UDP 4500 内の ESP は測定しました）",
+            en=f"plain ESP (IP protocol 50) needs raw-socket privileges: {{detail}}; {_ALSO_MEASURED}",
+        ),
+        "no_npcap": Text(
+            ja="ESP（IP プロトコル 50）の送信には Npcap が必要なため、測定していません"
+            "（UDP 4500 内の ESP は測定しました）",
+            en=f"plain ESP (IP protocol 50) needs raw-socket privileges: {{detail}}; {_ALSO_MEASURED}",
+        ),
+        "reflector_silent": Text(
+            ja="リフレクタから応答がないため、ESP の通過を判断できません",
+            en="the reflector did not answer at all: ESP cannot be judged",
+        ),
+        "send_failed": Text(
+            ja="ESP を送信できませんでした（{error}）", en="could not send raw ESP: {error}"
+        ),
+        "passes": Text(
+            ja="ESP（IP プロトコル 50）はリフレクタまで届き、戻ってきます",
+            en="ESP (IP protocol 50) reaches the reflector and comes back",
+        ),
+        "blocked": Text(
+            ja="リフレクタは UDP に応答しますが、ESP（IP プロトコル 50）は戻ってきません",
+            en="the reflector answers UDP but ESP (IP protocol 50) does not come back",
+        ),
+    },
 )
 
 
@@ -41,10 +124,10 @@ def _esp_pending(sock: socket.socket, address: str, port: int, *, in_udp: bool) 
                      "esp_udp" if in_udp else "esp")
 
 
-def _state(p: R.Pending | None) -> dict[str, Any]:
+def _state(p: R.Pending | None) -> Exchange:
     if p is None:
         return {"state": "skipped"}
-    out: dict[str, Any] = {"state": p.state, "rtt_ms": p.rtt_ms, "sent": p.sends}
+    out: Exchange = {"state": p.state, "rtt_ms": p.rtt_ms, "sent": p.sends}
     if p.send_error:
         out["error"] = p.send_error
     if p.icmp:
@@ -55,9 +138,9 @@ def _state(p: R.Pending | None) -> dict[str, Any]:
     return out
 
 
-def measure(host: str, ctx: ProbeContext) -> dict[str, Any]:
+def measure(host: str, ctx: ProbeContext) -> Reflector:
     res = R.resolve(host, ctx)
-    entry: dict[str, Any] = {"reflector": host, "address": res.address}
+    entry: Reflector = {"reflector": host, "address": res.address}
     if res.address is None:
         entry["error"] = res.error
         return entry
@@ -103,13 +186,13 @@ def measure(host: str, ctx: ProbeContext) -> dict[str, Any]:
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("esp")
+    sw = Stopwatch(SPEC)
     if not ctx.reflectors:
-        return sw.result(Status.SKIPPED, R.SKIP_NO_REFLECTOR)
+        return sw.result(Status.SKIPPED, "no_reflector")
     entries = [measure(h, ctx) for h in ctx.reflectors[:3]]
     alive = [e for e in entries if e.get("reflector_answered")]
     nat_values = [e["nat"] for e in alive if e.get("nat") is not None]
-    values: dict[str, Any] = {
+    values: Values = {
         "reflectors": entries,
         "privileged": ctx.privileged,
         "nat_present": any(nat_values) if nat_values else None,
@@ -117,22 +200,18 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         "esp_passes": None,
     }
     if not ctx.privileged:
-        return sw.result(Status.SKIPPED, NO_PRIVILEGES, values)
+        return sw.result(Status.SKIPPED, "no_privileges", values)
     if not ctx.raw_sockets:
         # Windows: an administrator without Npcap cannot send or receive raw ESP.
-        return sw.result(
-            Status.SKIPPED,
-            f"plain ESP (IP protocol 50) needs raw-socket privileges: {ctx.raw_sockets_reason}; "
-            "ESP-in-UDP on 4500 was still measured",
-            values,
-        )
+        code = "no_npcap" if "npcap" in ctx.raw_sockets_reason.lower() else "no_raw_sockets"
+        return sw.result(Status.SKIPPED, code, values, detail=ctx.raw_sockets_reason)
     if not alive:
-        return sw.result(Status.ERROR, "the reflector did not answer at all: ESP cannot be judged", values)
+        return sw.result(Status.ERROR, "reflector_silent", values)
     measured = [e for e in alive if e["esp"]["state"] not in ("error", "skipped")]
     if not measured:
-        return sw.result(Status.ERROR, "could not send raw ESP: " + str(alive[0]["esp"].get("error")), values)
+        return sw.result(Status.ERROR, "send_failed", values, error=str(alive[0]["esp"].get("error")))
     passes = any(e["esp"]["state"] == "answered" for e in measured)
     values["esp_passes"] = passes
     if passes:
-        return sw.result(Status.OK, "ESP (IP protocol 50) reaches the reflector and comes back", values)
-    return sw.result(Status.FAILED, "the reflector answers UDP but ESP (IP protocol 50) does not come back", values)
+        return sw.result(Status.OK, "passes", values)
+    return sw.result(Status.FAILED, "blocked", values)

@@ -25,18 +25,114 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes import _exchange as R
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes._lazy import lazy
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch, combined_reasons
 from clinicnet.system import udp
+
+if TYPE_CHECKING:
+    from clinicnet.probes import _exchange as R
+else:  # imported when the probe runs, not when the registry lists it
+    R = lazy("clinicnet.probes._exchange")
 
 PORT = 500
 FRAGMENT_SIZES = (2000, 4000)
 LADDER = (1500, 1492, 1480, 1472, 1460, 1454, 1440, 1420, 1400, 1380, 1360, 1300, 1280, 1200, 1024, 576)
 CONTROL_SIZE = 120
 FULL_MTU = 1500
+
+
+#: ICMP "fragmentation needed": the router that sent it and the next-hop MTU it
+#: named (``from`` is a keyword, hence the functional form)
+FragNeededFrom = TypedDict("FragNeededFrom", {"from": str | None, "mtu": int})
+
+
+class Exchange(TypedDict, total=False):
+    #: answered, silent, icmp, frag_needed, send_error
+    state: str
+    sent: int
+    arrived_fragmented: object
+    max_fragment: object
+    received: object
+    #: IP size of the reply as it reached us
+    reply_size: int
+    reply_fragmented: bool
+    error: str
+    frag_needed: FragNeededFrom
+
+
+class LadderRow(Exchange, total=False):
+    size: int
+
+
+class Pmtu(TypedDict, total=False):
+    #: the kernel's path MTU before the probe (interface MTU unless it learnt less)
+    local_mtu: int | None
+    largest_answered: int | None
+    icmp_frag_needed: list[FragNeededFrom]
+    reported_mtu: int | None
+    path_mtu: int | None
+    #: DF packets above ``largest_answered`` vanished without any ICMP
+    black_hole: bool
+    silent_sizes: list[int]
+    kernel_path_mtu_after: int | None
+    ladder: list[LadderRow]
+
+
+class Values(TypedDict, total=False):
+    reflector: str
+    address: str | None
+    control: Exchange
+    #: by size ("2000", "4000"): toward the reflector / back from it
+    up: dict[str, Exchange]
+    down: dict[str, Exchange]
+    up_ok: dict[str, bool]
+    #: None where the same size did not get up (nothing to say about down)
+    down_ok: dict[str, bool | None]
+    fragmentation_seen: bool
+    fragments_up_pass: bool | None
+    fragments_down_pass: bool | None
+    pmtu: Pmtu
+
+
+#: what can be wrong, in the order the reason names them; a FAILED result's code
+#: joins the problems found with "+", e.g. ``frag_up+black_hole``
+_FRAGMENT_PROBLEMS = {
+    "frag_up": Text(ja="リフレクタへ向かう IP フラグメントが失われます", en="fragments toward the reflector are lost"),
+    "frag_down": Text(ja="リフレクタからの IP フラグメントが失われます", en="fragments from the reflector are lost"),
+}
+_MTU_PROBLEMS = {
+    "black_hole": Text(
+        ja="経路 MTU ブラックホール: {largest} バイトを超える DF パケットが ICMP なしで消えます",
+        en="PMTU black hole: DF packets above {largest} bytes vanish without ICMP",
+    ),
+    "mtu_small": Text(ja="経路 MTU は {path_mtu} バイトです", en="path MTU is {path_mtu} bytes"),
+}
+
+
+SPEC = ProbeSpec(
+    name="fragments",
+    order=100,
+    title=Text(ja="IP フラグメントと経路 MTU", en="IP fragments and path MTU"),
+    values=Values,
+    options=("reflectors",),
+    reasons={
+        "unresolved": Text(
+            ja="リフレクタの名前を解決できません（{error}）", en="cannot resolve the reflector: {error}"
+        ),
+        "control_silent": Text(
+            ja="リフレクタが小さな要求にも応答しないため、比較できません",
+            en="the reflector did not answer a small request: nothing to compare",
+        ),
+        "pass": Text(
+            ja="IP フラグメントは双方向に通過します。経路 MTU は {path_mtu} バイトです",
+            en="fragments pass both ways; path MTU {path_mtu}",
+        ),
+        **combined_reasons((_FRAGMENT_PROBLEMS, _MTU_PROBLEMS), sep=Text(ja="。", en="; ")),
+    },
+)
 
 
 def _kernel_mtu(sock: socket.socket, address: str) -> int | None:
@@ -48,8 +144,8 @@ def _kernel_mtu(sock: socket.socket, address: str) -> int | None:
     return udp.path_mtu(sock)
 
 
-def _entry(p: R.Pending) -> dict[str, Any]:
-    out: dict[str, Any] = {"state": p.state, "sent": p.sends}
+def _entry(p: R.Pending) -> Exchange:
+    out: Exchange = {"state": p.state, "sent": p.sends}
     obs = R.observed(p)
     if obs is not None:
         out["arrived_fragmented"] = obs["fragmented"]
@@ -66,7 +162,7 @@ def _entry(p: R.Pending) -> dict[str, Any]:
     return out
 
 
-def analyse_ladder(ladder: list[dict[str, Any]], local_mtu: int | None) -> dict[str, Any]:
+def analyse_ladder(ladder: list[LadderRow], local_mtu: int | None) -> Pmtu:
     """Path MTU and black hole from the ladder results (pure: unit-tested on its own)."""
     top = min(FULL_MTU, local_mtu) if local_mtu else FULL_MTU
     usable = [r for r in ladder if r["size"] <= top]
@@ -95,13 +191,12 @@ def analyse_ladder(ladder: list[dict[str, Any]], local_mtu: int | None) -> dict[
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("fragments")
+    sw = Stopwatch(SPEC)
     if not ctx.reflectors:
-        return sw.result(Status.SKIPPED, R.SKIP_NO_REFLECTOR)
+        return sw.result(Status.SKIPPED, "no_reflector")
     res = R.resolve(ctx.reflectors[0], ctx)
     if res.address is None:
-        return sw.result(Status.ERROR, f"cannot resolve the reflector: {res.error}",
-                         {"reflector": res.host, "address": None})
+        return sw.result(Status.ERROR, "unresolved", {"reflector": res.host, "address": None}, error=res.error)
     addr = res.address
     socks: list[socket.socket] = []
     try:
@@ -132,7 +227,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         learnt_mtu = _kernel_mtu(after, addr)
     finally:
         R.close_all(socks)
-    ladder_rows = [{"size": size, **_entry(p)} for size, p in ladder.items()]
+    ladder_rows: list[LadderRow] = [{"size": size, **_entry(p)} for size, p in ladder.items()]
     pmtu = analyse_ladder(ladder_rows, local_mtu)
     pmtu["kernel_path_mtu_after"] = learnt_mtu
     up_rows = {str(s): _entry(p) for s, p in up.items()}
@@ -142,7 +237,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     down_ok = {k: (v["state"] == "answered" and v.get("reply_size", 0) >= int(k)) if up_ok[k] else None
                for k, v in down_rows.items()}
     tested = any(v.get("arrived_fragmented") for v in up_rows.values())
-    values: dict[str, Any] = {
+    values: Values = {
         "reflector": res.host,
         "address": addr,
         "control": _entry(control),
@@ -158,16 +253,18 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     }
     if control.reply is None:
         values["fragments_up_pass"] = values["fragments_down_pass"] = None
-        return sw.result(Status.ERROR, "the reflector did not answer a small request: nothing to compare", values)
+        return sw.result(Status.ERROR, "control_silent", values)
     problems = []
     if not values["fragments_up_pass"]:
-        problems.append("fragments toward the reflector are lost")
+        problems.append("frag_up")
     elif values["fragments_down_pass"] is False:
-        problems.append("fragments from the reflector are lost")
-    if pmtu["black_hole"]:
-        problems.append(f"PMTU black hole: DF packets above {pmtu['largest_answered']} bytes vanish without ICMP")
-    elif pmtu["path_mtu"] is not None and pmtu["path_mtu"] < FULL_MTU:
-        problems.append(f"path MTU is {pmtu['path_mtu']} bytes")
+        problems.append("frag_down")
+    path_mtu = pmtu.get("path_mtu")
+    if pmtu.get("black_hole"):
+        problems.append("black_hole")
+    elif path_mtu is not None and path_mtu < FULL_MTU:
+        problems.append("mtu_small")
     if problems:
-        return sw.result(Status.FAILED, "; ".join(problems), values)
-    return sw.result(Status.OK, f"fragments pass both ways; path MTU {pmtu['path_mtu']}", values)
+        return sw.result(Status.FAILED, "+".join(problems), values,
+                         largest=pmtu.get("largest_answered"), path_mtu=path_mtu)
+    return sw.result(Status.OK, "pass", values, path_mtu=path_mtu)

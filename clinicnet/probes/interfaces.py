@@ -8,23 +8,70 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
+from typing import TypedDict
 
 from clinicnet import system
-from clinicnet.model import ProbeResult, Status
+from clinicnet.model import ProbeResult, Status, Text
 from clinicnet.netaddr import v6_scope
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
 
 
-def collect() -> list[dict[str, Any]]:
+class Ipv4Address(TypedDict):
+    address: str
+    netmask: str | None
+
+
+class Ipv6Address(TypedDict):
+    #: without the ``%zone`` suffix
+    address: str
+    #: ``netaddr.v6_scope``: global, ula, link, loopback, other
+    scope: str
+
+
+class Interface(TypedDict):
+    name: str
+    up: bool
+    #: ``system.interface_kind``: wired, wifi, tunnel, loopback, other
+    kind: str
+    speed_mbps: int | None
+    mtu: int | None
+    mac: str | None
+    ipv4: list[Ipv4Address]
+    ipv6: list[Ipv6Address]
+
+
+class Facts(TypedDict):
+    has_ipv4: bool
+    has_global_ipv6: bool
+    #: Wi-Fi interfaces that are up and addressed
+    wifi_up: list[str]
+
+
+class Values(Facts, total=False):
+    interfaces: list[Interface]
+
+
+SPEC = ProbeSpec(
+    name="interfaces",
+    order=20,
+    title=Text(ja="ネットワークアダプタとアドレス", en="Network interfaces and addresses"),
+    values=Values,
+    reasons={
+        "none_up": Text(ja="有効なネットワークアダプタがありません", en="no network interface is up"),
+        "up": Text(ja="{count} 個のアダプタが有効です: {names}", en="{count} interface(s) up: {names}"),
+    },
+)
+
+
+def collect() -> list[Interface]:
     import psutil
 
     addrs = psutil.net_if_addrs()
     stats = psutil.net_if_stats()
-    out: list[dict[str, Any]] = []
+    out: list[Interface] = []
     for name in sorted(addrs):
         st = stats.get(name)
-        entry: dict[str, Any] = {
+        entry: Interface = {
             "name": name,
             "up": bool(st.isup) if st else False,
             "kind": system.interface_kind(name),
@@ -50,7 +97,7 @@ def collect() -> list[dict[str, Any]]:
     return out
 
 
-def summarise(interfaces: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(interfaces: list[Interface]) -> Facts:
     """Facts the rules need, computed once here so the JSON shows them as evidence."""
     usable = [i for i in interfaces if i["up"] and i["kind"] != "loopback"]
     has_v4 = any(
@@ -65,11 +112,10 @@ def summarise(interfaces: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("interfaces")
+    sw = Stopwatch(SPEC)
     interfaces = collect()
-    facts = summarise(interfaces)
+    values: Values = {"interfaces": interfaces, **summarise(interfaces)}
     up = [i["name"] for i in interfaces if i["up"] and i["kind"] != "loopback"]
     if not up:
-        return sw.result(Status.FAILED, "no network interface is up", {"interfaces": interfaces, **facts})
-    reason = f"{len(up)} interface(s) up: {', '.join(up)}"
-    return sw.result(Status.OK, reason, {"interfaces": interfaces, **facts})
+        return sw.result(Status.FAILED, "none_up", values)
+    return sw.result(Status.OK, "up", values, count=len(up), names=", ".join(up))

@@ -12,16 +12,77 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from clinicnet import __version__
-from clinicnet.model import ProbeResult, Status
+from clinicnet.model import ProbeResult, Status, Text
 from clinicnet.netaddr import valid_hostname
-from clinicnet.probes._deadline import call_with_deadline
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.probes._deadline import resolve
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+
+
+class FamilyCheck(TypedDict, total=False):
+    #: reachable, refused, timeout, unreachable, bad_response, dns_failed, not_applicable
+    state: str
+    #: English detail from the OS or the exchange (raw evidence)
+    detail: str
+    ms: float
+    address: str
+    connect_ms: float
+    http_status: int | None
+    #: local clock minus the server's Date header
+    clock_skew_s: float
+    captive_portal_suspected: bool
+
+
+class Check(TypedDict):
+    url: str
+    ip_literal: bool
+    ipv4: FamilyCheck
+    ipv6: FamilyCheck
+
+
+class Clock(TypedDict):
+    #: median over every server that sent a Date header; None without one
+    clock_skew_s: float | None
+    clock_references: list[str]
+
+
+class Values(Clock, total=False):
+    checks: list[Check]
+    ipv4_ok: bool
+    ipv6_ok: bool
+    any_ok: bool
+    #: a check given as an IP literal answered: IP works without DNS
+    ip_literal_ok: bool
+    only_dns_failures: bool
+    captive_portal_suspected: bool
+
+
+SPEC = ProbeSpec(
+    name="internet",
+    order=60,
+    title=Text(ja="インターネット接続", en="Internet reachability"),
+    values=Values,
+    options=("internet_checks",),
+    reasons={
+        "reachable_ipv4": Text(ja="インターネットに接続できます（IPv4）", en="internet reachable over IPv4"),
+        "reachable_ipv6": Text(ja="インターネットに接続できます（IPv6）", en="internet reachable over IPv6"),
+        "reachable_both": Text(
+            ja="インターネットに接続できます（IPv4・IPv6）", en="internet reachable over IPv4 and IPv6"
+        ),
+        "dns_only": Text(
+            ja="インターネットに接続できません: 確認先の名前を解決できませんでした",
+            en="internet not reachable: names of the checks did not resolve",
+        ),
+        "unreachable": Text(
+            ja="インターネットに接続できません: どの確認先からも応答がありませんでした",
+            en="internet not reachable: no check endpoint answered",
+        ),
+    },
+)
 
 DEFAULT_CHECKS: tuple[str, ...] = (
     "http://www.msftconnecttest.com/connecttest.txt",  # Windows NCSI (IPv4)
@@ -81,16 +142,13 @@ def parse_check(url: str) -> CheckSpec:
 def _resolve(spec: CheckSpec, family: int, timeout: float) -> tuple[list[str], str | None]:
     if spec.literal_family is not None:
         return ([spec.host], None) if spec.literal_family == (4 if family == socket.AF_INET else 6) else ([], "n/a")
-    out = call_with_deadline(lambda: socket.getaddrinfo(spec.host, spec.port, family, socket.SOCK_STREAM), timeout)
+    out = resolve(spec.host, timeout, family=family, port=spec.port)
     if out.timed_out:
         return [], "dns timeout"
-    if out.error is not None:
-        return [], f"dns: {out.error}"
-    addrs = list(dict.fromkeys(str(ai[4][0]) for ai in out.value or []))
-    return addrs, None if addrs else "dns: no address"
+    return list(out.addresses), None if out.addresses else f"dns: {out.why()}"
 
 
-def _http_exchange(sock: socket.socket, spec: CheckSpec, deadline: float) -> dict[str, Any]:
+def _http_exchange(sock: socket.socket, spec: CheckSpec, deadline: float) -> FamilyCheck:
     host_header = f"[{spec.host}]" if spec.literal_family == 6 else spec.host
     req = (
         f"GET {spec.path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: clinicnet/{__version__}\r\n"
@@ -110,7 +168,7 @@ def _http_exchange(sock: socket.socket, spec: CheckSpec, deadline: float) -> dic
     if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
         return {"http_status": None, "detail": f"not an HTTP response: {status_line[:60]!r}"}
     status = int(fields[1])
-    result: dict[str, Any] = {"http_status": status}
+    result: FamilyCheck = {"http_status": status}
     skew = _clock_skew(head, received_at=time.time())
     if skew is not None:
         result["clock_skew_s"] = skew
@@ -146,7 +204,7 @@ def _clock_skew(head: bytes, received_at: float) -> float | None:
     return None
 
 
-def check_family(spec: CheckSpec, family: int, deadline: float) -> dict[str, Any]:
+def check_family(spec: CheckSpec, family: int, deadline: float) -> FamilyCheck:
     t0 = time.monotonic()
     addrs, err = _resolve(spec, family, deadline - t0)
     if err == "n/a":
@@ -154,7 +212,7 @@ def check_family(spec: CheckSpec, family: int, deadline: float) -> dict[str, Any
     if err is not None:
         return {"state": "dns_failed", "detail": err, "ms": round((time.monotonic() - t0) * 1000, 1)}
     address = addrs[0]
-    res: dict[str, Any] = {"address": address}
+    res: FamilyCheck = {"address": address}
     try:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(max(0.05, deadline - time.monotonic()))
@@ -168,29 +226,31 @@ def check_family(spec: CheckSpec, family: int, deadline: float) -> dict[str, Any
                 if spec.scheme == "https":
                     import ssl  # lazily: ~10 ms, and only https checks need it
 
-                    ctx = ssl.create_default_context()
+                    tls = ssl.create_default_context()
                     try:
-                        stream = ctx.wrap_socket(sock, server_hostname=spec.host)
+                        stream = tls.wrap_socket(sock, server_hostname=spec.host)
                     except ssl.SSLCertVerificationError as exc:
                         # A TLS answer at all proves reachability; a bad certificate
                         # usually means interception (captive portal, proxy).
-                        res.update(state="reachable", detail=f"TLS certificate not trusted: {exc.verify_message}")
+                        res.update({"state": "reachable", "detail": f"TLS certificate not trusted: {exc.verify_message}"})
                         res["captive_portal_suspected"] = True
                         return res
                 res.update(_http_exchange(stream, spec, deadline))
                 res["state"] = "reachable" if res.get("http_status") else "bad_response"
     except TimeoutError:
-        res.update(state="timeout", detail=f"no answer from {address} port {spec.port}")
+        res.update({"state": "timeout", "detail": f"no answer from {address} port {spec.port}"})
     except ConnectionRefusedError:
         # A refusal (TCP RST) comes from the host or a firewall near it: the path works.
-        res.update(state="refused", detail=f"{address} port {spec.port} refused the connection")
+        res.update({"state": "refused", "detail": f"{address} port {spec.port} refused the connection"})
     except OSError as exc:
-        res.update(state="unreachable", detail=f"{exc.strerror or exc}")
+        res.update({"state": "unreachable", "detail": f"{exc.strerror or exc}"})
     res["ms"] = round((time.monotonic() - t0) * 1000, 1)
     return res
 
 
-def run_check(spec: CheckSpec, deadline: float) -> dict[str, Any]:
+def run_check(spec: CheckSpec, deadline: float) -> Check:
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=2) as pool:
         f4 = pool.submit(check_family, spec, socket.AF_INET, deadline)
         f6 = pool.submit(check_family, spec, socket.AF_INET6, deadline)
@@ -198,7 +258,7 @@ def run_check(spec: CheckSpec, deadline: float) -> dict[str, Any]:
     return {"url": spec.url, "ip_literal": spec.literal_family is not None, "ipv4": r4, "ipv6": r6}
 
 
-def _clock(checks: list[dict[str, Any]]) -> dict[str, Any]:
+def _clock(checks: list[Check]) -> Clock:
     """The median skew over every server that sent a Date header: one wrong server
     clock (or an intercepting proxy) does not make the PC's clock look wrong."""
     samples = sorted(
@@ -210,12 +270,14 @@ def _clock(checks: list[dict[str, Any]]) -> dict[str, Any]:
     return {"clock_skew_s": skew, "clock_references": sorted({u for _, u in samples})}
 
 
-def _reached(fam: dict[str, Any]) -> bool:
+def _reached(fam: FamilyCheck) -> bool:
     return fam.get("state") in ("reachable", "refused")
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("internet")
+    from concurrent.futures import ThreadPoolExecutor
+
+    sw = Stopwatch(SPEC)
     urls = list(dict.fromkeys(ctx.internet_checks or DEFAULT_CHECKS))
     specs = [parse_check(u) for u in urls]
     deadline = ctx.deadline - 0.1
@@ -229,7 +291,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         and c["ipv6"].get("state") in ("dns_failed", "not_applicable")
         for c in checks
     )
-    values = {
+    values: Values = {
         "checks": checks,
         "ipv4_ok": ipv4_ok,
         "ipv6_ok": ipv6_ok,
@@ -242,7 +304,6 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         **_clock(checks),
     }
     if ipv4_ok or ipv6_ok:
-        fams = " and ".join(n for n, ok in (("IPv4", ipv4_ok), ("IPv6", ipv6_ok)) if ok)
-        return sw.result(Status.OK, f"internet reachable over {fams}", values)
-    why = "names of the checks did not resolve" if only_dns else "no check endpoint answered"
-    return sw.result(Status.FAILED, f"internet not reachable: {why}", values)
+        code = "reachable_both" if ipv4_ok and ipv6_ok else ("reachable_ipv4" if ipv4_ok else "reachable_ipv6")
+        return sw.result(Status.OK, code, values)
+    return sw.result(Status.FAILED, "dns_only" if only_dns else "unreachable", values)

@@ -31,18 +31,152 @@ import select
 import socket
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from clinicnet import system
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes import _exchange as R
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes._lazy import lazy
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch, combined_reasons
 from clinicnet.system import icmp
-from clinicnet.wire import upnp
+
+if TYPE_CHECKING:
+    from clinicnet.probes import _exchange as R
+    from clinicnet.wire import upnp
+else:  # imported when the probe runs, not when the registry lists it
+    R = lazy("clinicnet.probes._exchange")
+    upnp = lazy("clinicnet.wire.upnp")
 
 MAX_TTL = 8
 TRACE_PORT = 500
-HTTP_MAX = upnp.MAX_XML
+
+
+class Hop(TypedDict, total=False):
+    ttl: int
+    #: the router that answered time-exceeded (None: silent)
+    address: str | None
+    #: ``netaddr.address_kind``: private, cgn, dslite, public, ...; or silent
+    kind: str
+    #: this hop is the traced host itself
+    destination: bool
+
+
+class Trace(TypedDict, total=False):
+    destination: str | None
+    hops: list[Hop]
+    reached_at: int | None
+    #: why no trace was made (English, raw evidence)
+    skipped: str
+    error: str | None
+
+
+class GatewayAnswer(TypedDict, total=False):
+    """What the default gateway said over UPnP IGD or NAT-PMP."""
+
+    #: ok, answered, silent, closed, refused, malformed, error, skipped
+    state: str
+    detail: str
+    server: str
+    device: dict[str, str]
+    external_ip: str
+    external_kind: str
+    malformed_ssdp: int
+    ignored_other_hosts: int
+
+
+class Layer(TypedDict, total=False):
+    layer: int
+    address: str | None
+    #: trace, upnp/nat-pmp, or a sentence on the gateway's WAN address
+    evidence: str
+    wan: str
+    device: dict[str, str]
+
+
+class Modem(TypedDict):
+    layer: int
+    address: str | None
+    basis: str
+
+
+class DsliteEvidence(TypedDict, total=False):
+    #: trace or gateway_wan
+    source: str
+    ttl: int | None
+    address: str | None
+    meaning: str
+
+
+class OverIpv6(TypedDict):
+    detected: bool
+    mechanism: str | None
+    evidence: list[DsliteEvidence]
+
+
+class Layers(TypedDict):
+    layers: list[Layer]
+    private_layers: int
+    cgn: bool
+    cgn_addresses: list[str]
+    #: where a routing Wi-Fi cable modem sits (G9), when there are two private layers
+    modem_layer: Modem | None
+    nat_layers: int
+    count_is_lower_bound: bool
+    silent_hops: list[int]
+    ipv4_over_ipv6: OverIpv6
+
+
+class Values(Layers, total=False):
+    gateway: str | None
+    trace: Trace
+    upnp: GatewayAnswer
+    natpmp: GatewayAnswer
+    gateway_wan: str | None
+    gateway_wan_kind: str | None
+
+
+#: parts of the reason after the layer count, in this order; the code is
+#: ``layers`` followed by the parts that apply, e.g. ``layers+cgn+lower_bound``
+_REASON_PARTS = {
+    "cgn": Text(ja="、上流にキャリアグレード NAT", en=", carrier-grade NAT upstream"),
+    "dslite": Text(ja="、IPv4 over IPv6（上流の DS-Lite AFTR で NAT44）", en=", IPv4 over IPv6 (DS-Lite AFTR NAT44 upstream)"),
+    "lower_bound": Text(
+        ja="（ホップ {hops} が応答しなかったため、実際はこれより多い可能性があります）",
+        en=" at least (hop {hops} did not answer the trace)",
+    ),
+    "hostile": Text(
+        ja="。ゲートウェイからの不審な {hostile} 応答は無視しました",
+        en="; ignored a suspicious {hostile} answer from the gateway",
+    ),
+}
+
+
+_LAYERS = {"layers": Text(ja="プライベート NAT {private} 段", en="{private} private NAT layer(s)")}
+
+
+SPEC = ProbeSpec(
+    name="nat_layers",
+    order=110,
+    title=Text(ja="NAT の段数", en="NAT layers"),
+    values=Values,
+    options=("reflectors", "targets"),
+    reasons={
+        "nothing_to_ask": Text(
+            ja="IPv4 のデフォルトゲートウェイも、経路を調べる相手（リフレクタ・VPN 装置）もありません",
+            en="no IPv4 default gateway and no reflector or target to trace toward",
+        ),
+        "silent": Text(
+            ja="経路上のどのホップも応答せず、ゲートウェイも WAN 側の情報を返しませんでした",
+            en="no hop answered and the gateway said nothing about its WAN side",
+        ),
+        **{
+            code: text
+            for code, text in combined_reasons(
+                (_LAYERS, *({k: t} for k, t in _REASON_PARTS.items())), sep=Text(ja="", en="")
+            ).items()
+            if code.startswith("layers")
+        },
+    },
+)
 
 
 def default_gateway() -> str | None:
@@ -60,7 +194,7 @@ def default_gateway() -> str | None:
 # ---------------------------------------------------------------------------
 
 
-def trace(address: str, ctx: ProbeContext, budget: float) -> dict[str, Any]:
+def trace(address: str, ctx: ProbeContext, budget: float) -> Trace:
     """One socket per TTL, all sent at once, so the trace costs one wait, not eight."""
     socks: list[socket.socket] = []
     pend: dict[int, R.Pending] = {}
@@ -77,7 +211,7 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> dict[str, Any]:
                    done=_heard, stop=_TraceStop())
     finally:
         R.close_all(socks)
-    hops: list[dict[str, Any]] = []
+    hops: list[Hop] = []
     reached_at: int | None = None
     for ttl, p in pend.items():
         te = next((e for e in p.icmp if e.time_exceeded), None)
@@ -150,15 +284,15 @@ def _http(url: str, until: float, method: str = "GET", body: bytes | None = None
         path = (u.path or "/") + (f"?{u.query}" if u.query else "")
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
-        data = resp.read(HTTP_MAX + 1)
-        if len(data) > HTTP_MAX:
+        data = resp.read(upnp.MAX_XML + 1)
+        if len(data) > upnp.MAX_XML:
             raise ValueError("answer too large")
         return resp.status, data
     finally:
         conn.close()
 
 
-def _ssdp_search(gateway: str, until: float, out: dict[str, Any]) -> upnp.SsdpResponse | None:
+def _ssdp_search(gateway: str, until: float, out: GatewayAnswer) -> upnp.SsdpResponse | None:
     """M-SEARCH the gateway (unicast, then multicast on the LAN); its answer or None.
 
     The unicast search goes out on a connected socket so that a gateway without
@@ -221,10 +355,10 @@ def _ssdp_search(gateway: str, until: float, out: dict[str, Any]) -> upnp.SsdpRe
     return None
 
 
-def upnp_query(gateway: str, until: float) -> dict[str, Any]:
+def upnp_query(gateway: str, until: float) -> GatewayAnswer:
     import http.client  # only here: ~14 ms, and only a gateway that answers SSDP needs it
 
-    out: dict[str, Any] = {"state": "silent"}
+    out: GatewayAnswer = {"state": "silent"}
     found = _ssdp_search(gateway, until, out)
     if found is None:
         return out
@@ -232,21 +366,21 @@ def upnp_query(gateway: str, until: float) -> dict[str, Any]:
     out["server"] = found.server[:128]
     location = upnp.url_on_host(found.location, gateway)
     if location is None:
-        out.update(state="refused", detail="LOCATION is not plain http on the gateway's address")
+        out.update({"state": "refused", "detail": "LOCATION is not plain http on the gateway's address"})
         return out
     try:
         status, body = _http(location, until)
         if status != 200:
-            out.update(state="error", detail=f"description: HTTP {status}")
+            out.update({"state": "error", "detail": f"description: HTTP {status}"})
             return out
         desc = upnp.parse_description(body, location)
         out["device"] = desc.device()
         if desc.error:
-            out.update(state="error" if not desc.error.startswith("refused") else "refused", detail=desc.error)
+            out.update({"state": "error" if not desc.error.startswith("refused") else "refused", "detail": desc.error})
             return out
         control = upnp.url_on_host(desc.control_url, gateway)
         if control is None:
-            out.update(state="refused", detail="control URL is not on the gateway's address")
+            out.update({"state": "refused", "detail": "control URL is not on the gateway's address"})
             return out
         status, body = _http(control, until, "POST", upnp.soap_request(desc.service_type), {
             "Content-Type": 'text/xml; charset="utf-8"',
@@ -254,16 +388,15 @@ def upnp_query(gateway: str, until: float) -> dict[str, Any]:
         })
         ext = upnp.parse_external_ip(body)
         if ext.address is None:
-            out.update(state="error" if not (ext.error or "").startswith("refused") else "refused",
-                       detail=f"GetExternalIPAddress: HTTP {status}, {ext.error}")
+            out.update({"state": "error" if not (ext.error or "").startswith("refused") else "refused", "detail": f"GetExternalIPAddress: HTTP {status}, {ext.error}"})
             return out
-        out.update(state="ok", external_ip=ext.address, external_kind=R.address_kind(ext.address))
+        out.update({"state": "ok", "external_ip": ext.address, "external_kind": R.address_kind(ext.address)})
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        out.update(state="error", detail=f"{type(exc).__name__}: {str(exc)[:120]}")
+        out.update({"state": "error", "detail": f"{type(exc).__name__}: {str(exc)[:120]}"})
     return out
 
 
-def natpmp_query(gateway: str, until: float) -> dict[str, Any]:
+def natpmp_query(gateway: str, until: float) -> GatewayAnswer:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.connect((gateway, upnp.NATPMP_PORT))
@@ -302,20 +435,20 @@ def natpmp_query(gateway: str, until: float) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None,
-                device: dict[str, str] | None) -> dict[str, Any]:
+def layers_from(hops: list[Hop], gateway: str | None, wan: str | None,
+                device: dict[str, str] | None) -> Layers:
     """NAT layers from the hops before the first public one and the gateway's WAN address."""
-    layers: list[dict[str, Any]] = []
+    layers: list[Layer] = []
     cgn: list[str] = []
-    dslite: list[dict[str, Any]] = []
+    dslite: list[DsliteEvidence] = []
     for h in hops:
         kind = h.get("kind")
         if kind == "public" or h.get("destination"):
             break
         if kind == "private" and h["address"] not in [x["address"] for x in layers]:
             layers.append({"layer": len(layers) + 1, "address": h["address"], "evidence": "trace"})
-        elif kind == "cgn":
-            cgn.append(h["address"])
+        elif kind == "cgn" and h.get("address"):
+            cgn.append(str(h["address"]))
         elif kind == "dslite":
             dslite.append({"source": "trace", "ttl": h.get("ttl"), "address": h["address"],
                            "meaning": "DS-Lite AFTR (softwire end) answered time-exceeded"})
@@ -334,7 +467,7 @@ def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None
         elif kind == "dslite":
             dslite.append({"source": "gateway_wan", "address": wan,
                            "meaning": "the router's WAN IPv4 is a DS-Lite softwire address (B4)"})
-    modem: dict[str, Any] | None = None
+    modem: Modem | None = None
     if len(layers) >= 2:
         outer = layers[-1]
         modem = {
@@ -346,57 +479,65 @@ def layers_from(hops: list[dict[str, Any]], gateway: str | None, wan: str | None
     # (ICMP rate limits, routers that never answer): the count is then a lower bound.
     first_public = next((i for i, h in enumerate(hops) if h.get("kind") == "public" or h.get("destination")), len(hops))
     silent = [h["ttl"] for h in hops[:first_public] if h.get("kind") == "silent"]
-    over_v6 = {"detected": bool(dslite), "mechanism": "DS-Lite" if dslite else None, "evidence": dslite}
+    over_v6: OverIpv6 = {"detected": bool(dslite), "mechanism": "DS-Lite" if dslite else None, "evidence": dslite}
     return {"layers": layers, "private_layers": len(layers), "cgn": bool(cgn), "cgn_addresses": cgn,
             "modem_layer": modem, "nat_layers": len(layers) + (1 if cgn else 0) + (1 if dslite else 0),
             "count_is_lower_bound": bool(silent), "silent_hops": silent, "ipv4_over_ipv6": over_v6}
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("nat_layers")
+    sw = Stopwatch(SPEC)
     gateway = default_gateway()
     dest_host = (ctx.reflectors or ctx.targets or (None,))[0]
     if gateway is None and dest_host is None:
-        return sw.result(Status.SKIPPED, "no IPv4 default gateway and no reflector or target to trace toward")
-    values: dict[str, Any] = {"gateway": gateway}
+        return sw.result(Status.SKIPPED, "nothing_to_ask")
     until = R.until(ctx, 2.5)
     # The trace and the gateway questions are independent: run them side by side.
     from concurrent.futures import ThreadPoolExecutor
 
+    tr: Trace = {"destination": None, "hops": [], "skipped": "no reflector or target given"}
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="nat-layers") as pool:
         trace_f = None
         if dest_host is not None and not icmp.errors_on_udp_socket:
-            values["trace"] = {"destination": dest_host, "hops": [],
-                               "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
+            tr = {"destination": dest_host, "hops": [],
+                  "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
         elif dest_host is not None:
             res = R.resolve(dest_host, ctx)
             if res.address is not None:
                 trace_f = pool.submit(trace, res.address, ctx, max(0.0, until - time.monotonic()))
             else:
-                values["trace"] = {"destination": dest_host, "error": res.error, "hops": []}
+                tr = {"destination": dest_host, "error": res.error, "hops": []}
         upnp_f = pool.submit(upnp_query, gateway, until) if gateway else None
         pmp_f = pool.submit(natpmp_query, gateway, until) if gateway else None
         if trace_f is not None:
-            values["trace"] = trace_f.result()
-        values["upnp"] = upnp_f.result() if upnp_f else {"state": "skipped"}
-        values["natpmp"] = pmp_f.result() if pmp_f else {"state": "skipped"}
-    if "trace" not in values:
-        values["trace"] = {"destination": None, "hops": [], "skipped": "no reflector or target given"}
-    wan = values["upnp"].get("external_ip") or values["natpmp"].get("external_ip")
-    values["gateway_wan"] = wan
-    values["gateway_wan_kind"] = R.address_kind(wan) if wan else None
-    values.update(layers_from(values["trace"].get("hops", []), gateway, wan, values["upnp"].get("device")))
-    heard = any(h.get("address") for h in values["trace"].get("hops", [])) or wan is not None
+            tr = trace_f.result()
+        igd: GatewayAnswer = upnp_f.result() if upnp_f else {"state": "skipped"}
+        pmp: GatewayAnswer = pmp_f.result() if pmp_f else {"state": "skipped"}
+    wan = igd.get("external_ip") or pmp.get("external_ip")
+    hops = tr.get("hops", [])
+    values: Values = {
+        "gateway": gateway,
+        "trace": tr,
+        "upnp": igd,
+        "natpmp": pmp,
+        "gateway_wan": wan,
+        "gateway_wan_kind": R.address_kind(wan) if wan else None,
+        **layers_from(hops, gateway, wan, igd.get("device")),
+    }
+    heard = any(h.get("address") for h in hops) or wan is not None
     if not heard:
-        return sw.result(Status.ERROR, "no hop answered and the gateway said nothing about its WAN side", values)
-    hostile = [k for k in ("upnp", "natpmp") if values[k].get("state") in ("refused", "malformed")]
-    reason = f"{values['private_layers']} private NAT layer(s)" + (", carrier-grade NAT upstream" if values["cgn"] else "")
-    if values["ipv4_over_ipv6"]["detected"]:
-        reason += ", IPv4 over IPv6 (DS-Lite AFTR NAT44 upstream)"
-    if values.get("count_is_lower_bound"):
-        hops = ", ".join(str(t) for t in values["silent_hops"])
-        reason += f" at least (hop {hops} did not answer the trace)"
-    if hostile:
-        reason += f"; ignored a suspicious {'/'.join(hostile)} answer from the gateway"
-    return sw.result(Status.OK, reason, values)
-
+        return sw.result(Status.ERROR, "silent", values)
+    hostile = [k for k, a in (("upnp", igd), ("natpmp", pmp)) if a.get("state") in ("refused", "malformed")]
+    flags = {
+        "cgn": values["cgn"],
+        "dslite": values["ipv4_over_ipv6"]["detected"],
+        "lower_bound": values["count_is_lower_bound"],
+        "hostile": bool(hostile),
+    }
+    code = "+".join(["layers", *(k for k in _REASON_PARTS if flags[k])])
+    return sw.result(
+        Status.OK, code, values,
+        private=values["private_layers"],
+        hops=", ".join(str(t) for t in values["silent_hops"]),
+        hostile="/".join(hostile),
+    )

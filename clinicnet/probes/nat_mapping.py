@@ -17,14 +17,79 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes import _exchange as R
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes._lazy import lazy
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+
+if TYPE_CHECKING:
+    from clinicnet.probes import _exchange as R
+else:  # imported when the probe runs, not when the registry lists it
+    R = lazy("clinicnet.probes._exchange")
 
 IKE_PORT = 500
 NATT_PORT = 4500
+
+
+class ReflectorInfo(TypedDict):
+    reflector: str
+    address: str | None
+    error: str | None
+
+
+class PortMapping(TypedDict, total=False):
+    #: the local source port: "500", "4500" or "ephemeral"
+    source: str
+    local_port: int
+    destination: str
+    #: answered, silent, icmp, frag_needed, send_error
+    state: str
+    rtt_ms: float | None
+    observed_address: str
+    observed_port: int
+    port_preserved: bool
+
+
+class Values(TypedDict, total=False):
+    reflectors: list[ReflectorInfo]
+    local_address: str | None
+    #: per source: ok, no_privileges, in_use, ``error: ...``
+    bind: dict[str, str]
+    mappings: list[PortMapping]
+    nat_present: bool | None
+    public_address: str | None
+    public_addresses: list[str]
+    #: per source ("500", "4500", "ephemeral"); None where nothing answered
+    port_preserved: dict[str, bool | None]
+    endpoint_independent: bool | None
+    endpoint_comparisons: int
+
+
+SPEC = ProbeSpec(
+    name="nat_mapping",
+    order=90,
+    title=Text(ja="NAT の変換方法", en="NAT mapping"),
+    values=Values,
+    options=("reflectors",),
+    reasons={
+        "unresolved": Text(
+            ja="リフレクタの名前を解決できませんでした", en="no reflector address could be resolved"
+        ),
+        "silent": Text(
+            ja="リフレクタから応答がないため、NAT の変換方法を測定できません",
+            en="the reflector did not answer: the NAT mapping cannot be measured",
+        ),
+        "nat": Text(
+            ja="NAT の内側です: リフレクタからは {public} に見えます",
+            en="behind NAT: the reflector sees {public}",
+        ),
+        "no_nat": Text(
+            ja="NAT はありません: リフレクタからはこの PC 自身のアドレスに見えます",
+            en="no NAT: the reflector sees this PC's own address",
+        ),
+    },
+)
 
 
 def _bind(port: int) -> tuple[socket.socket | None, str]:
@@ -38,8 +103,8 @@ def _bind(port: int) -> tuple[socket.socket | None, str]:
         return None, f"error: {exc.strerror or exc}"
 
 
-def _mapping(p: R.Pending, source: str, local_port: int) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def _mapping(p: R.Pending, source: str, local_port: int) -> PortMapping:
+    out: PortMapping = {
         "source": source,
         "local_port": local_port,
         "destination": f"{p.dest[0]}:{p.dest[1]}",
@@ -54,14 +119,14 @@ def _mapping(p: R.Pending, source: str, local_port: int) -> dict[str, Any]:
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("nat_mapping")
+    sw = Stopwatch(SPEC)
     if not ctx.reflectors:
-        return sw.result(Status.SKIPPED, R.SKIP_NO_REFLECTOR)
+        return sw.result(Status.SKIPPED, "no_reflector")
     resolved = [R.resolve(h, ctx) for h in ctx.reflectors[:3]]
     targets = [r for r in resolved if r.address is not None]
-    refl_info = [{"reflector": r.host, "address": r.address, "error": r.error} for r in resolved]
+    refl_info: list[ReflectorInfo] = [{"reflector": r.host, "address": r.address, "error": r.error} for r in resolved]
     if not targets:
-        return sw.result(Status.ERROR, "no reflector address could be resolved", {"reflectors": refl_info})
+        return sw.result(Status.ERROR, "unresolved", {"reflectors": refl_info})
     first = str(targets[0].address)
     socks: list[socket.socket] = []
     binds: dict[str, str] = {}
@@ -86,10 +151,10 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     mappings = [_mapping(p, source, lport) for p, source, lport in jobs]
     answered = [m for m in mappings if m["state"] == "answered"]
     local = R.local_address_towards(first)
-    values: dict[str, Any] = {"reflectors": refl_info, "local_address": local, "bind": binds, "mappings": mappings}
+    values: Values = {"reflectors": refl_info, "local_address": local, "bind": binds, "mappings": mappings}
     if not answered:
         values.update({"nat_present": None, "public_address": None})
-        return sw.result(Status.ERROR, "the reflector did not answer: the NAT mapping cannot be measured", values)
+        return sw.result(Status.ERROR, "silent", values)
     public = answered[0]["observed_address"]
     nat = any(m["observed_address"] != local for m in answered) if local else None
     preserved: dict[str, bool | None] = {}
@@ -107,7 +172,5 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         "endpoint_comparisons": len(eph) if eph_sent >= 2 else 0,
     })
     if nat:
-        reason = f"behind NAT: the reflector sees {public}"
-    else:
-        reason = "no NAT: the reflector sees this PC's own address"
-    return sw.result(Status.OK, reason, values)
+        return sw.result(Status.OK, "nat", values, public=public)
+    return sw.result(Status.OK, "no_nat", values)

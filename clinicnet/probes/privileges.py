@@ -9,18 +9,43 @@ find it.
 from __future__ import annotations
 
 import platform
+from typing import TypedDict
 
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+
+
+class Values(TypedDict, total=False):
+    admin: bool
+    raw_sockets: bool
+    #: why raw sockets are (not) available, in English from the platform seam
+    raw_sockets_reason: str
+    #: ``platform.system()``: Windows, Linux
+    platform: str
+
+
+SPEC = ProbeSpec(
+    name="privileges",
+    order=10,
+    title=Text(ja="実行権限", en="Privileges"),
+    values=Values,
+    options=("privileged", "raw_sockets", "raw_sockets_reason"),
+    reasons={
+        "admin": Text(ja="管理者権限で実行しています", en="running with administrator/root rights"),
+        "not_admin": Text(
+            ja="管理者権限なしで実行しています（一部の測定は省略されます）",
+            en="running without administrator/root rights",
+        ),
+    },
+)
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("privileges")
-    values = {
+    sw = Stopwatch(SPEC)
+    values: Values = {
         "admin": ctx.privileged,
         "raw_sockets": ctx.raw_sockets,
         "raw_sockets_reason": ctx.raw_sockets_reason,
         "platform": platform.system(),
     }
-    reason = "running with administrator/root rights" if ctx.privileged else "running without administrator/root rights"
-    return sw.result(Status.OK, reason, values)
+    return sw.result(Status.OK, "admin" if ctx.privileged else "not_admin", values)

@@ -6,24 +6,64 @@ tunnel status matter, so rules use this rather than "any interface".
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from clinicnet import system
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+
+
+class Route(TypedDict):
+    interface: str
+    #: None for an on-link (device) route
+    gateway: str | None
+    metric: int
+
+
+class Values(TypedDict, total=False):
+    #: best first
+    default_v4: list[Route]
+    default_v6: list[Route]
+
+
+SPEC = ProbeSpec(
+    name="routes",
+    order=30,
+    title=Text(ja="経路（デフォルトルート）", en="Default routes"),
+    values=Values,
+    reasons={
+        "none": Text(ja="デフォルトルートがありません（IPv4・IPv6 とも）", en="no default route (IPv4 or IPv6)"),
+        "v4": Text(ja="IPv4: {v4_gateway}（{v4_interface}）", en="IPv4 via {v4_gateway} on {v4_interface}"),
+        "v6": Text(
+            ja="IPv4 のデフォルトルートなし、IPv6: {v6_gateway}（{v6_interface}）",
+            en="no IPv4 default route; IPv6 via {v6_gateway} on {v6_interface}",
+        ),
+        "v4_v6": Text(
+            ja="IPv4: {v4_gateway}（{v4_interface}）、IPv6: {v6_gateway}（{v6_interface}）",
+            en="IPv4 via {v4_gateway} on {v4_interface}; IPv6 via {v6_gateway} on {v6_interface}",
+        ),
+    },
+)
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("routes")
+    sw = Stopwatch(SPEC)
     routes = system.default_routes()
-    v4 = [{"interface": r.interface, "gateway": r.gateway, "metric": r.metric} for r in routes if r.family == 4]
-    v6 = [{"interface": r.interface, "gateway": r.gateway, "metric": r.metric} for r in routes if r.family == 6]
-    values = {"default_v4": v4, "default_v6": v6}
+    v4: list[Route] = [
+        {"interface": r.interface, "gateway": r.gateway, "metric": r.metric} for r in routes if r.family == 4
+    ]
+    v6: list[Route] = [
+        {"interface": r.interface, "gateway": r.gateway, "metric": r.metric} for r in routes if r.family == 6
+    ]
+    values: Values = {"default_v4": v4, "default_v6": v6}
     if not v4 and not v6:
-        return sw.result(Status.FAILED, "no default route (IPv4 or IPv6)", values)
-    parts = []
-    if v4:
-        parts.append(f"IPv4 via {v4[0]['gateway'] or 'device'} on {v4[0]['interface']}")
-    else:
-        parts.append("no IPv4 default route")
-    if v6:
-        parts.append(f"IPv6 via {v6[0]['gateway'] or 'device'} on {v6[0]['interface']}")
-    return sw.result(Status.OK, "; ".join(parts), values)
+        return sw.result(Status.FAILED, "none", values)
+    # "device": an on-link default route (PPP, some tunnels) has no gateway address
+    code = "v4_v6" if v4 and v6 else ("v4" if v4 else "v6")
+    return sw.result(
+        Status.OK, code, values,
+        v4_gateway=(v4[0]["gateway"] or "device") if v4 else None,
+        v4_interface=v4[0]["interface"] if v4 else None,
+        v6_gateway=(v6[0]["gateway"] or "device") if v6 else None,
+        v6_interface=v6[0]["interface"] if v6 else None,
+    )

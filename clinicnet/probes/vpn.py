@@ -7,18 +7,67 @@ adapter, which route, which process.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
-from importlib import resources
-from typing import Any
+from typing import TypedDict
 
 from clinicnet import system
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
+
+
+class Tunnel(TypedDict):
+    name: str
+    up: bool
+
+
+class TunnelRoute(TypedDict):
+    family: int
+    interface: str
+    gateway: str | None
+
+
+class Process(TypedDict):
+    process: str
+    product: str
+
+
+class Values(TypedDict, total=False):
+    vpn_up: bool
+    tunnel_interfaces: list[Tunnel]
+    #: the best default route of a family goes through an up tunnel
+    default_via_tunnel: bool
+    routes_via_tunnel: list[TunnelRoute]
+    processes: list[Process]
+    #: why the process list is missing (English, from the OS), else None
+    process_error: str | None
+
+
+SPEC = ProbeSpec(
+    name="vpn",
+    order=40,
+    title=Text(ja="VPN 接続状態", en="VPN state"),
+    values=Values,
+    options=("vpn_processes",),
+    reasons={
+        "up_default": Text(
+            ja="VPN が接続中のようです（{tunnels} が既定の経路）",
+            en="a VPN looks connected ({tunnels} carries the default route)",
+        ),
+        "up": Text(ja="VPN が接続中のようです（{tunnels}）", en="a VPN looks connected ({tunnels})"),
+        "tunnel_only": Text(
+            ja="トンネルアダプタは有効ですが、既定の経路ではありません: {tunnels}",
+            en="tunnel interface(s) up but not carrying the default route: {tunnels}",
+        ),
+        "none": Text(ja="VPN は接続されていません", en="no VPN connected"),
+    },
+)
 
 
 def load_client_names(extra: Iterable[str] = ()) -> dict[str, str]:
     """Lower-case process name (no .exe) -> product."""
+    import tomllib
+    from importlib import resources  # lazily: ~10 ms, and only a run needs the list
+
     data = tomllib.loads(resources.files("clinicnet.probes").joinpath("vpn_clients.toml").read_text("utf-8"))
     names: dict[str, str] = {}
     for client in data.get("client", []):
@@ -29,8 +78,8 @@ def load_client_names(extra: Iterable[str] = ()) -> dict[str, str]:
     return names
 
 
-def match_processes(process_names: Iterable[str], known: dict[str, str]) -> list[dict[str, str]]:
-    seen: dict[str, dict[str, str]] = {}
+def match_processes(process_names: Iterable[str], known: dict[str, str]) -> list[Process]:
+    seen: dict[str, Process] = {}
     for raw in process_names:
         key = raw.lower().removesuffix(".exe")
         if key in known and key not in seen:
@@ -50,23 +99,23 @@ def _process_names() -> list[str]:
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
-    sw = Stopwatch("vpn")
+    sw = Stopwatch(SPEC)
     import psutil
 
     stats = psutil.net_if_stats()
-    tunnels: list[dict[str, Any]] = []
+    tunnels: list[Tunnel] = []
     for name, st in sorted(stats.items()):
         if system.interface_kind(name) == "tunnel":
             tunnels.append({"name": name, "up": bool(st.isup)})
     up_tunnels = {t["name"] for t in tunnels if t["up"]}
     routes = system.default_routes()
-    via_tunnel = [
+    via_tunnel: list[TunnelRoute] = [
         {"family": r.family, "interface": r.interface, "gateway": r.gateway}
         for r in routes
         if r.interface in up_tunnels
     ]
     # Only the best default route of a family decides where general traffic goes.
-    best: dict[Any, str] = {}
+    best: dict[int, str] = {}
     for r in routes:
         best.setdefault(r.family, r.interface)
     default_via_tunnel = any(best.get(v["family"]) == v["interface"] for v in via_tunnel)
@@ -78,7 +127,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     else:
         proc_error = None
     vpn_up = default_via_tunnel or bool(up_tunnels and processes)
-    values = {
+    values: Values = {
         "vpn_up": vpn_up,
         "tunnel_interfaces": tunnels,
         "default_via_tunnel": default_via_tunnel,
@@ -86,11 +135,9 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         "processes": processes,
         "process_error": proc_error,
     }
+    tunnel_names = ", ".join(sorted(up_tunnels))
     if vpn_up:
-        where = ", ".join(sorted(up_tunnels)) or "a tunnel"
-        reason = f"a VPN looks connected ({where}{' carries the default route' if default_via_tunnel else ''})"
-    elif up_tunnels:
-        reason = f"tunnel interface(s) up but not carrying the default route: {', '.join(sorted(up_tunnels))}"
-    else:
-        reason = "no VPN connected"
-    return sw.result(Status.OK, reason, values)
+        return sw.result(Status.OK, "up_default" if default_via_tunnel else "up", values, tunnels=tunnel_names)
+    if up_tunnels:
+        return sw.result(Status.OK, "tunnel_only", values, tunnels=tunnel_names)
+    return sw.result(Status.OK, "none", values)

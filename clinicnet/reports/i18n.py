@@ -3,7 +3,8 @@
 Japanese is the primary language (clinic staff read the report); English is for
 vendor technicians and for us. Every key must exist in both languages, which a
 test checks, so a renderer never shows a raw key to a receptionist. Finding
-texts are not here: they live with their ids in ``reports.catalogue``.
+texts are not here: they live with their ids in ``reports.catalogue``; probe
+titles and reasons live in each probe's ``SPEC`` (``clinicnet.probes``).
 """
 
 from __future__ import annotations
@@ -135,18 +136,6 @@ _S: Final[dict[str, dict[str, str]]] = {
         "ja": "このレポートには IP アドレスやホスト名がそのまま含まれています。",
         "en": "This report contains IP addresses and host names as measured.",
     },
-    # --- probe display names ------------------------------------------------------------
-    "probe.name.privileges": {"ja": "実行権限", "en": "Privileges"},
-    "probe.name.interfaces": {"ja": "ネットワークアダプタ", "en": "Network interfaces"},
-    "probe.name.routes": {"ja": "経路（ルート）", "en": "Routes"},
-    "probe.name.vpn": {"ja": "VPN 接続状態", "en": "VPN state"},
-    "probe.name.dns": {"ja": "名前解決（DNS）", "en": "DNS"},
-    "probe.name.internet": {"ja": "インターネット接続", "en": "Internet reachability"},
-    "probe.name.ike": {"ja": "IKE（UDP 500/4500）", "en": "IKE (UDP 500/4500)"},
-    "probe.name.esp": {"ja": "ESP（IP プロトコル 50）", "en": "ESP (IP protocol 50)"},
-    "probe.name.nat_mapping": {"ja": "NAT の変換方法", "en": "NAT mapping"},
-    "probe.name.fragments": {"ja": "IP フラグメント", "en": "IP fragments"},
-    "probe.name.nat_layers": {"ja": "NAT の段数", "en": "NAT layers"},
     # --- the guide's facts, short (findings.md G1-G11) ----------------------------------
     "g.G1": {
         "ja": "IPsec+IKE 方式でなければ動作しません",
@@ -219,12 +208,6 @@ def severity_label(severity: Severity, lang: str) -> str:
 
 def status_label(status: Status, lang: str) -> str:
     return t(f"status.{status.value}", lang)
-
-
-def probe_label(name: str, lang: str) -> str:
-    """Display name of a probe; probes added later show their raw name until named here."""
-    s = _S.get(f"probe.name.{name}")
-    return s[norm_lang(lang)] if s else name
 
 
 def g_ref_text(ref: str, lang: str) -> str:

@@ -444,7 +444,10 @@ def redact(report: Report, redactor: Redactor | None = None) -> Report:
         report,
         host=mapping(report.host),
         settings=mapping(report.settings),
-        probes=tuple(replace(p, reason=r.text(p.reason), values=mapping(p.values)) for p in report.probes),
+        probes=tuple(
+            replace(p, reason=r.text(p.reason), values=mapping(p.values), reason_params=mapping(p.reason_params))
+            for p in report.probes
+        ),
         findings=tuple(Finding(f.id, f.severity, mapping(f.evidence)) for f in report.findings),
         unmeasured=tuple(Unmeasured(r.text(u.what), r.text(u.why)) for u in report.unmeasured),
         extra=mapping(report.extra),

@@ -31,6 +31,9 @@ from clinicnet.reports.view import (
     format_json,
     host_summary,
     probe_duration,
+    probe_reason,
+    probe_title,
+    unmeasured_views,
 )
 
 #: nesting depth up to which values become nested tables; deeper ones are shown as JSON
@@ -338,7 +341,11 @@ def _unmeasured(report: Report, lang: str) -> Markup:
         parts.append(el("p", i18n.t("unmeasured.none", lang), class_="none"))
     else:
         parts.append(el("p", i18n.t("unmeasured.note", lang)))
-        rows = [el("tr", el("td", el("code", u.what)), el("td", u.why)) for u in report.unmeasured]
+        rows = [
+            el("tr", el("td", u.what, " ", el("code", u.name, class_="muted")) if u.name else el("td", el("code", u.what)),
+               el("td", u.why))
+            for u in unmeasured_views(report, lang)
+        ]
         parts.append(_table(("unmeasured.what", "unmeasured.why"), rows, lang, "unmeasured"))
     return el("section", *parts, id="unmeasured")
 
@@ -351,10 +358,10 @@ def _probes(report: Report, lang: str) -> Markup:
     rows = [
         el(
             "tr",
-            el("td", el("a", i18n.probe_label(p.name, lang), href=f"#probe-{i}")),
+            el("td", el("a", probe_title(p.name, lang), href=f"#probe-{i}")),
             el("td", el("span", i18n.status_label(p.status, lang), class_=f"badge st-{p.status.value}")),
             el("td", probe_duration(p), class_="num"),
-            el("td", p.reason),
+            el("td", probe_reason(p, lang)),
             data_probe=p.name,
             data_status=p.status.value,
         )
@@ -370,13 +377,13 @@ def _probe_details(p: ProbeResult, index: int, lang: str) -> Markup:
         "summary",
         el("span", i18n.status_label(p.status, lang), class_=f"badge st-{p.status.value}"),
         " ",
-        el("strong", i18n.probe_label(p.name, lang)),
+        el("strong", probe_title(p.name, lang)),
         " ",
         el("code", p.name, class_="muted"),
         " · ",
         probe_duration(p),
     )
-    body: list[object] = [el("p", p.reason, class_="reason")] if p.reason else []
+    body: list[object] = [el("p", probe_reason(p, lang), class_="reason")] if p.reason else []
     if p.started_at:
         body.append(el("p", f"{i18n.t('probe.started_at', lang)}: {p.started_at}", class_="muted"))
     body.append(_value(dict(p.values), 0) if p.values else el("p", i18n.t("probe.no_values", lang), class_="muted"))

@@ -23,6 +23,9 @@ from clinicnet.reports.view import (
     format_value,
     host_summary,
     probe_duration,
+    probe_reason,
+    probe_title,
+    unmeasured_views,
 )
 
 _VERDICT_MARK = {"ready": "○", "ready_with_warnings": "△", "not_ready": "×", "inconclusive": "?"}
@@ -162,8 +165,9 @@ def _unmeasured(out: list[str], report: Report, lang: str) -> None:
         return
     out.append(esc(i18n.t("unmeasured.note", lang)))
     out.append("")
-    for u in report.unmeasured:
-        out.append(f"- {code(u.what)}: {esc(u.why)}")
+    for u in unmeasured_views(report, lang):
+        what = f"{esc(u.what)} ({code(u.name)})" if u.name else code(u.what)
+        out.append(f"- {what}: {esc(u.why)}")
     out.append("")
 
 
@@ -180,10 +184,10 @@ def _probes(out: list[str], report: Report, lang: str) -> None:
     )
     out.append("|---|---|---:|---|")
     for p in report.probes:
-        label = i18n.probe_label(p.name, lang)
+        label = probe_title(p.name, lang)
         name = esc(label) if label == p.name else f"{esc(label)} ({code(p.name, in_table=True)})"
         dur = probe_duration(p)
-        out.append(f"| {name} | {esc(i18n.status_label(p.status, lang))} | {dur} | {esc(p.reason)} |")
+        out.append(f"| {name} | {esc(i18n.status_label(p.status, lang))} | {dur} | {esc(probe_reason(p, lang))} |")
     out.append("")
 
 

@@ -23,6 +23,9 @@ from clinicnet.reports.view import (
     format_value,
     host_summary,
     probe_duration,
+    probe_reason,
+    probe_title,
+    unmeasured_views,
 )
 
 _RESET = "\x1b[0m"
@@ -161,7 +164,7 @@ def _unmeasured(out: _Out, report: Report, lang: str) -> None:
         out.para(i18n.t("unmeasured.none", lang), indent="  ")
         return
     out.para(i18n.t("unmeasured.note", lang), indent="  ")
-    for u in report.unmeasured:
+    for u in unmeasured_views(report, lang):
         out.para(_clean(u.why), indent="    ", first=f"  - {_clean(u.what)}: ")
 
 
@@ -172,11 +175,11 @@ def _probes(out: _Out, report: Report, lang: str) -> None:
         return
     rows = [
         (
-            _clean(i18n.probe_label(p.name, lang)),
+            _clean(probe_title(p.name, lang)),
             p.status,
             i18n.status_label(p.status, lang),
             probe_duration(p),
-            _clean(p.reason),
+            _clean(probe_reason(p, lang)),
         )
         for p in report.probes
     ]
@@ -187,14 +190,16 @@ def _probes(out: _Out, report: Report, lang: str) -> None:
     prefix_w = 2 + w_name + 2 + w_status + 2 + w_dur + 2
     reason_w = out.w - prefix_w
     out.add(
-        "  "
-        + pad(head[0], w_name)
-        + "  "
-        + pad(head[1], w_status)
-        + "  "
-        + pad(head[2], w_dur, right=True)
-        + "  "
-        + i18n.t("probe.reason", lang)
+        (
+            "  "
+            + pad(head[0], w_name)
+            + "  "
+            + pad(head[1], w_status)
+            + "  "
+            + pad(head[2], w_dur, right=True)
+            + "  "
+            + (i18n.t("probe.reason", lang) if reason_w >= 20 else "")  # else it goes underneath
+        ).rstrip()
     )
     out.add("  " + "-" * (out.w - 2))
     for name, status, status_text, dur, reason in rows:

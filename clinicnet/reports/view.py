@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from clinicnet.model import Finding, JSONValue, ProbeResult, Severity, Status
+from clinicnet.model import Finding, JSONValue, ProbeResult, Severity, Status, Unmeasured
+from clinicnet.probes import registry
 from clinicnet.reports import catalogue, i18n
 from clinicnet.reports.report import Report
 
@@ -68,6 +69,50 @@ def finding_view(f: Finding, lang: str) -> FindingView:
 def finding_views(report: Report, lang: str) -> list[FindingView]:
     """Most severe first, then by id: the order every renderer uses."""
     return [finding_view(f, lang) for f in report.findings_by_severity()]
+
+
+def probe_title(name: str, lang: str) -> str:
+    """The probe's SPEC title (the progress line's words); a probe this version does not
+    know (a result from a newer clinicnet) shows its raw name."""
+    return registry.title(name, i18n.norm_lang(lang))
+
+
+def probe_reason(p: ProbeResult, lang: str) -> str:
+    """The probe's one-line reason in ``lang``, from its code; the stored English
+    sentence when this version cannot render the code."""
+    return registry.reason(p, i18n.norm_lang(lang))
+
+
+@dataclass(frozen=True)
+class UnmeasuredView:
+    #: the probe's title, or the entry as written
+    what: str
+    why: str
+    #: the probe's raw name when ``what`` is its title, else None
+    name: str | None = None
+
+
+def unmeasured_views(report: Report, lang: str) -> list[UnmeasuredView]:
+    """What was not measured, with a probe's title and its reason in ``lang``.
+
+    An entry made from a skipped or failed probe (``verdict.unmeasured_from``:
+    what = probe name, why = its reason) is rendered from that probe's reason
+    code; anything else (a broken rule) is shown as written.
+    """
+    out: list[UnmeasuredView] = []
+    for u in report.unmeasured:
+        p = next((p for p in report.probes if p.name == u.what and _made_from(u, p)), None)
+        if p is not None:
+            why = probe_reason(p, lang) if p.reason else i18n.status_label(p.status, lang)
+            title = probe_title(p.name, lang)
+            out.append(UnmeasuredView(title, why, p.name if title != p.name else None))
+        else:
+            out.append(UnmeasuredView(u.what, u.why))
+    return out
+
+
+def _made_from(u: Unmeasured, p: ProbeResult) -> bool:
+    return u.why in (p.reason, p.status.value)
 
 
 def severity_counts(report: Report) -> dict[Severity, int]:

@@ -11,6 +11,7 @@ from tests.lab import addresses as A
 from tests.lab.harness import REPO_ROOT
 from tests.lab.reports import findings, probe_result
 from tests.probes.reflector_lab import start_reflector
+from tests.probes.typed import assert_declared
 
 pytestmark = pytest.mark.lab
 REFL = ["--reflector", A.REFLECTOR_V4]
@@ -28,6 +29,7 @@ def test_esp_passes_a_plain_linux_nat(make_lab):
     assert r["observed_address"] == A.PUBLIC_V4
     assert esp["values"]["nat_present"] is True
     assert "esp.blocked" not in findings(report)
+    assert_declared(report)
 
 
 def test_esp_dropped_without_nat_is_an_error(make_lab):

@@ -7,6 +7,7 @@ import pytest
 from tests.lab import addresses as A
 from tests.lab.reports import findings, probe_result
 from tests.probes.reflector_lab import start_reflector
+from tests.probes.typed import assert_declared
 
 pytestmark = pytest.mark.lab
 REFL = ["--reflector", A.REFLECTOR_V4]
@@ -87,6 +88,8 @@ def test_small_mtu_reported_by_icmp(make_lab):
     assert f["severity"] == "warning" and f["evidence"]["path_mtu"] == 1400
     # a NAT router reassembles and re-fragments: non-DF fragments still pass
     assert "fragments.dropped" not in findings(report)
+    assert_declared(report)
+    assert probe_result(report, "fragments")["reason_code"] == "mtu_small"
 
 
 def test_small_mtu_with_frag_needed_blocked_is_a_black_hole(make_lab):
@@ -98,6 +101,7 @@ def test_small_mtu_with_frag_needed_blocked_is_a_black_hole(make_lab):
     pmtu = probe_result(report, "fragments")["values"]["pmtu"]
     assert pmtu["black_hole"] is True
     assert pmtu["largest_answered"] == 1400
+    assert probe_result(report, "fragments")["reason_code"] == "black_hole"
     assert pmtu["icmp_frag_needed"] == []
     f = findings(report)["mtu.small"]
     assert f["evidence"]["black_hole"] is True

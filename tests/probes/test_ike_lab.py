@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from clinicnet.probes import ike
 from tests.lab import addresses as A
 from tests.lab.harness import LAB_DIR, REPO_ROOT, Lab
 from tests.lab.strongswan import Charon, start_charon
+from tests.probes.typed import problems
 
 pytestmark = pytest.mark.lab
 
@@ -32,6 +34,7 @@ def ike_cli(lab: Lab, *extra: str, timeout: float = 2.0) -> dict[str, Any]:
     assert proc.returncode in (0, 3), f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     result: dict[str, Any] = json.loads(proc.stdout)
     assert result["name"] == "ike"
+    assert problems(result["values"], ike.SPEC.values) == [] and result["reason_code"] in ("answered", "silent")
     assert (proc.returncode == 0) == (result["status"] == "ok")
     return result
 
@@ -94,6 +97,19 @@ def test_direct_no_nat(make_lab: Any) -> None:
     assert not attempts(t, 500, 1) and not attempts(t, 4500, 1)
 
 
+@pytest.mark.parametrize(("lang", "words"), [("ja", ("応答あり", "NAT はありません", "応答時間")),
+                                              ("en", ("answered", "no NAT between", "RTT"))])
+def test_ike_command_text_in_the_users_language(make_lab: Any, lang: str, words: tuple[str, ...]) -> None:
+    lab = make_lab(nat_layers=0)
+    start_charon(lab, lab.tmpdir)
+    proc = lab.clinicnet(["ike", GW, "--timeout", "2", "--lang", lang])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"IKE {GW}")
+    for w in words:
+        assert w in proc.stdout, (w, proc.stdout)
+    assert "UDP 500" in proc.stdout and "UDP 4500" in proc.stdout and "strongSwan" in proc.stdout
+
+
 @pytest.mark.parametrize("layers", [1, 2])
 def test_nat_detected(make_lab: Any, layers: int) -> None:
     lab = make_lab(nat_layers=layers)
@@ -111,7 +127,7 @@ def test_nat_detected(make_lab: Any, layers: int) -> None:
 
 def test_port_preservation_from_natd(make_lab: Any) -> None:
     """With the public address known (the reflector's job), NAT-D tells whether port 500 survived."""
-    from clinicnet.probes.ike import port_preserved
+    from clinicnet.probes.ike.assemble import port_preserved
 
     lab = make_lab(nat_layers=1, nat_random_ports=True)
     start_charon(lab, lab.tmpdir)

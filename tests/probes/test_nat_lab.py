@@ -7,6 +7,7 @@ import pytest
 from tests.lab import addresses as A
 from tests.lab.reports import findings, probe_result
 from tests.probes.reflector_lab import start_reflector, start_upnp
+from tests.probes.typed import assert_declared
 
 pytestmark = pytest.mark.lab
 REFL = ["--reflector", A.REFLECTOR_V4]
@@ -99,6 +100,7 @@ def test_upnp_router_with_a_private_wan_address_means_double_nat(make_lab):
     f = findings(report)["nat.double"]
     assert f["evidence"]["gateway_wan"] == "192.168.0.2"
     assert f["evidence"]["gateway_device"]["friendly_name"] == "Lab Clinic Router"
+    assert_declared(report)
 
 
 def test_upnp_router_with_a_public_wan_address_is_single_nat(make_lab):
@@ -117,4 +119,5 @@ def test_hostile_upnp_answer_is_refused_not_a_crash(make_lab):
     p = probe_result(report, "nat_layers")
     assert p["status"] == "ok"
     assert p["values"]["upnp"]["state"] == "refused"
+    assert p["reason_code"] == "layers+hostile"
     assert "DTD" in p["values"]["upnp"]["detail"]

@@ -6,11 +6,11 @@ import pytest
 
 from clinicnet.model import Severity, Status, Verdict
 from clinicnet.probes import registry
-from clinicnet.reports import i18n
+from clinicnet.reports import i18n, view
 from clinicnet.reports.catalogue import CATALOGUE
 
-#: every probe diagnose runs needs a display name in both languages
-PROBES = tuple(spec.name for spec in registry.PROBES)
+#: every probe diagnose runs needs a title in both languages (in its SPEC)
+PROBES = tuple(spec.name for spec in registry.specs())
 
 
 @pytest.mark.parametrize("key", i18n.keys())
@@ -41,14 +41,19 @@ def test_severities_and_statuses() -> None:
 
 
 @pytest.mark.parametrize("name", PROBES)
-def test_probe_display_names(name: str) -> None:
-    assert f"probe.name.{name}" in i18n.keys()
-    assert i18n.probe_label(name, "ja") != name
+def test_probe_titles_come_from_the_spec(name: str) -> None:
+    spec = registry.get(name)
+    assert spec is not None
+    for lang in i18n.LANGS:
+        title = view.probe_title(name, lang)
+        assert title == spec.title.get(lang) and title != name
+        title.encode("cp932")
+    assert not any(k.startswith("probe.name.") for k in i18n.keys()), "one title per probe: in its SPEC"
 
 
 def test_unknown_probe_falls_back_to_its_name() -> None:
-    assert i18n.probe_label("future_probe", "ja") == "future_probe"
-    assert i18n.probe_label("future_probe", "en") == "future_probe"
+    assert view.probe_title("future_probe", "ja") == "future_probe"
+    assert view.probe_title("future_probe", "en") == "future_probe"
 
 
 def test_g_refs_used_by_the_catalogue_have_texts() -> None:

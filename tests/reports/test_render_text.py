@@ -9,7 +9,7 @@ import pytest
 from clinicnet.model import ProbeResult, Status, Verdict
 from clinicnet.reports import i18n, render_text
 from clinicnet.reports.textwidth import pad, truncate, width, wrap
-from clinicnet.reports.view import probe_duration
+from clinicnet.reports.view import probe_duration, probe_title
 from tests.reports import factories as fx
 
 LANGS = ("ja", "en")
@@ -42,7 +42,7 @@ def test_unmeasured_and_probes(lang: str) -> None:
     for u in report.unmeasured:
         assert u.what in out
     for p in report.probes:
-        assert i18n.probe_label(p.name, lang) in out
+        assert probe_title(p.name, lang) in out
     for status in Status:
         assert i18n.status_label(status, lang) in out
     assert "future_probe" in out
@@ -70,7 +70,7 @@ def test_probe_table_columns_line_up_in_display_columns(lang: str) -> None:
     out = render_text.render(report, lang).splitlines()
     ends = set()
     for p in report.probes:
-        label = i18n.probe_label(p.name, lang)
+        label = probe_title(p.name, lang)
         row = next(line for line in out if line.startswith("  " + label + " "))
         dur = probe_duration(p)
         status = i18n.status_label(p.status, lang)

@@ -1,46 +1,22 @@
-"""Probe: does the VPN gateway answer IKE on UDP 500 and 4500 from this network, and is there NAT?
+"""The IKE attempts of every target in one selector loop: sockets, retransmission, replies.
 
-The question a clinic needs answered is whether *this* network carries the
-IPsec+IKE VPN (guide G1), so the probe speaks IKE itself, as a real client
-would, instead of pinging: a firewall or a broken router ALG that passes ping
-but eats UDP 500 is exactly what must be found. Every target gets:
-
-* IKEv2 IKE_SA_INIT on UDP 500 and on UDP 4500 (with the non-ESP marker), from
-  an ephemeral source port, and with administrator rights also from source
-  port 500 (some firewalls and NATs treat 500->500 specially);
-* IKEv1 Main Mode on the ports where IKEv2 got no answer within
-  :data:`IKEV1_DELAY` (a gateway that speaks only IKEv1 stays silent to IKEv2).
-  IKEv1 is not sent when IKEv2 already answered, because every request leaves a
-  half-open SA on the gateway and strongSwan's defaults answer the 4th half-open
-  SA per address with COOKIE and silently drop the 6th: a probe that floods its
-  target would measure its own rate limit and call it a blocked network.
-  For the same reason only the primary attempt (IKEv2, UDP 500, ephemeral
-  port) answers INVALID_KE or COOKIE with a second request; for the others the
-  stateless error reply already proves the two-way path.
-
-Sockets are plain connected UDP sockets (no raw sockets, no privileges), so
-ICMP errors reach us; on Linux ``IP_RECVERR`` says which ICMP and from whom
-(:mod:`clinicnet.system.icmp`). An ICMP error ends an attempt at once.
-Replies go through the defensive parsers in :mod:`clinicnet.wire`; anything that
-is not a valid answer to our request is ignored but reported.
-
-NAT is measured from the gateway's own NAT_DETECTION notifies (RFC 7296
-§2.23): what the gateway saw as our source is compared with what we used.
+Each target gets IKEv2 IKE_SA_INIT on UDP 500 and 4500 (and from source port 500
+with administrator rights), and IKEv1 Main Mode where IKEv2 stays silent; the
+reasons for that plan, and for retrying only the primary attempt, are in the
+package docstring. Everything here is working state; :mod:`.assemble` turns the
+finished attempts into the probe's values.
 """
 
 from __future__ import annotations
 
 import errno as errno_mod
-import ipaddress
 import selectors
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from clinicnet.model import ProbeResult, Status
-from clinicnet.probes.interface import ProbeContext, Stopwatch
+from clinicnet.probes.ike import IKE_PORT, NAT_T_PORT, Attempt, AttemptNat, Icmp, VendorIdJson
 from clinicnet.system import icmp as icmp_errors
 from clinicnet.wire import dh, ikev1, ikev2
 from clinicnet.wire.ike import (
@@ -49,19 +25,13 @@ from clinicnet.wire.ike import (
     ReplyKind,
     VendorId,
     nat_detection,
-    natd_hash,
     parse_reply,
 )
 
-NAME = "ike"
-IKE_PORT = 500
-NAT_T_PORT = 4500
 #: RFC 7296 §2.1 style retransmission: first after 0.5 s, then doubling
 FIRST_RETRANSMIT = 0.5
 #: IKEv1 goes out on a port only if IKEv2 has no answer there after this long
 IKEV1_DELAY = 1.0
-#: keep this much of the deadline to assemble the result
-DEADLINE_MARGIN = 0.05
 MAX_IGNORED = 10
 #: outcomes that are ICMP errors (the target or a router refused)
 ICMP_OUTCOMES = icmp_errors.OUTCOMES
@@ -93,8 +63,8 @@ class AttemptResult:
     natd: dict[str, Any] | None = None
     reply: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> Attempt:
+        out: Attempt = {
             "port": self.port,
             "ike_version": self.ike_version,
             "source_port": self.source_port,
@@ -106,15 +76,15 @@ class AttemptResult:
             "retransmissions": self.retransmissions,
             "detail": self.detail,
             "chosen_proposal": self.chosen_proposal,
-            "vendor_ids": [v.to_json() for v in self.vendor_ids],
+            "vendor_ids": [cast(VendorIdJson, v.to_json()) for v in self.vendor_ids],
             "ignored": list(self.ignored),
             "retries": list(self.retries),
             "local_address": self.local_address,
         }
         if self.nat is not None:
-            out["nat"] = self.nat.to_json()
+            out["nat"] = cast(AttemptNat, self.nat.to_json())
         if self.icmp is not None:
-            out["icmp"] = self.icmp.to_json()
+            out["icmp"] = cast(Icmp, self.icmp.to_json())
         if self.natd is not None:
             out["natd"] = self.natd
         if self.reply is not None:
@@ -162,115 +132,7 @@ class _Attempt:
         return self.port == NAT_T_PORT
 
 
-# --- public API ----------------------------------------------------------------------------
-
-
-def probe(ctx: ProbeContext) -> ProbeResult:
-    """Probe every ``ctx.targets`` entry concurrently, all within ``ctx.deadline``."""
-    return run(ctx)
-
-
-def quick_check(target: str, timeout: float = 5.0, privileged: bool = False, ikev1_always: bool = False) -> ProbeResult:
-    """``clinicnet ike HOST``: the same probe for one target, with its own deadline.
-
-    ``ikev1_always`` also sends IKEv1 where IKEv2 answered, to show whether the
-    gateway speaks both (costs two more half-open SAs on the gateway).
-    """
-    ctx = ProbeContext(targets=(target,), timeout=timeout, privileged=privileged, deadline=time.monotonic() + timeout)
-    return run(ctx, ikev1_always=ikev1_always)
-
-
-def run(ctx: ProbeContext, *, ikev1_always: bool = False) -> ProbeResult:
-    watch = Stopwatch(NAME)
-    if not ctx.targets:
-        return watch.result(Status.SKIPPED, "no VPN gateway given (targets), nothing to probe", {"targets": []})
-    deadline = ctx.deadline - DEADLINE_MARGIN
-    resolved = _resolve_all(ctx.targets, deadline)
-    sport500 = _source_port_500(ctx.privileged, {fam for _a, fam, _e in resolved if fam})
-    engine = _Engine(deadline, ikev1_always)
-    for index, (address, family, _err) in enumerate(resolved):
-        if address is None or family is None:
-            continue
-        engine.plan(index, address, family, sport500.get(family))
-    engine.loop()
-    targets = [
-        _target_values(name, res, engine.results_for(i), engine.notes_for(i))
-        for i, (name, res) in enumerate(zip(ctx.targets, resolved, strict=True))
-    ]
-    values = {"targets": targets, "source_port_500": {str(k): v for k, v in sport500.items()}}
-    silent = [t["target"] for t in targets if not _answered_any(t)]
-    if silent:
-        return watch.result(Status.FAILED, f"no IKE answer on UDP 500 or 4500 from: {', '.join(silent)}", values)
-    return watch.result(Status.OK, "every target answered IKE", values)
-
-
-def port_preserved(attempt: dict[str, Any], public_address: str) -> bool | None:
-    """Did the NAT keep our source port? Needs the public address from elsewhere (reflector).
-
-    The gateway's NAT_DETECTION_DESTINATION_IP hashes the address *and port* it
-    saw; with the public address known, matching the hash with our own source
-    port answers the question. ``None`` when the attempt has no NAT detection data.
-    """
-    natd = attempt.get("natd")
-    if not natd or attempt.get("source_port") is None:
-        return None
-    try:
-        got = natd_hash(
-            bytes.fromhex(natd["spi_i"]), bytes.fromhex(natd["spi_r"]), public_address, attempt["source_port"]
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-    return got.hex() == natd.get("destination_hash")
-
-
-# --- resolution ----------------------------------------------------------------------------
-
-
-def _resolve_all(targets: tuple[str, ...], deadline: float) -> list[tuple[str | None, int | None, str | None]]:
-    """Resolve names concurrently, IPv4 first (the VPN runs over IPv4, guide G8).
-
-    Resolution may use at most half the remaining time, so a dead resolver still
-    leaves time to probe the targets given as addresses.
-    """
-    results: list[tuple[str | None, int | None, str | None] | None] = [None] * len(targets)
-    threads = []
-    for i, name in enumerate(targets):
-        literal = _literal(name)
-        if literal is not None:
-            results[i] = literal
-            continue
-        t = threading.Thread(target=_resolve_one, args=(name, results, i), daemon=True, name="clinicnet-ike-dns")
-        t.start()
-        threads.append(t)
-    budget_end = time.monotonic() + max(0.0, (deadline - time.monotonic()) / 2)
-    for t in threads:
-        t.join(max(0.0, budget_end - time.monotonic()))
-    return [r if r is not None else (None, None, "DNS timeout") for r in results]
-
-
-def _literal(name: str) -> tuple[str, int, None] | None:
-    try:
-        ip = ipaddress.ip_address(name.strip("[]"))
-    except ValueError:
-        return None
-    return str(ip), ip.version, None
-
-
-def _resolve_one(name: str, out: list[tuple[str | None, int | None, str | None] | None], i: int) -> None:
-    errors = []
-    for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
-        try:
-            infos = socket.getaddrinfo(name, None, family, socket.SOCK_DGRAM)
-        except (OSError, UnicodeError) as exc:
-            errors.append(str(exc))
-            continue
-        if infos:
-            out[i] = (str(infos[0][4][0]), version, None)
-            return
-    out[i] = (None, None, errors[0] if errors else "no address")
-
-
-def _source_port_500(privileged: bool, families: set[int]) -> dict[int, str]:
+def source_port_500(privileged: bool, families: set[int]) -> dict[int, str]:
     """Whether source port 500 can be used, per family: "ok" or why not.
 
     The check binds without SO_REUSEADDR, so an IKE daemon or VPN client that
@@ -300,7 +162,7 @@ def _source_port_500(privileged: bool, families: set[int]) -> dict[int, str]:
 # --- the event loop ------------------------------------------------------------------------
 
 
-class _Engine:
+class Engine:
     """All attempts of all targets in one selector loop: no thread per socket."""
 
     def __init__(self, deadline: float, ikev1_always: bool) -> None:
@@ -652,246 +514,3 @@ def _local_error_text(exc: OSError, what: str) -> str:
     if exc.errno in (errno_mod.EPERM, errno_mod.EACCES):
         return f"{what}: refused by this PC (local firewall or policy, {name})"
     return f"{what}: {exc.strerror or exc} ({name})"
-
-
-# --- assembling the values -----------------------------------------------------------------
-
-_RANK = {"answered": 3, "icmp": 2, "silent": 1, "error": 0}
-
-
-def _port_state(attempts: list[AttemptResult], port: int) -> str:
-    best = "error"
-    for a in attempts:
-        if a.port != port:
-            continue
-        if a.answered:
-            state = "answered"
-        elif a.outcome in ICMP_OUTCOMES:
-            state = "icmp"
-        elif a.outcome in ("timeout", "malformed"):
-            state = "silent"
-        else:
-            state = "error"
-        if _RANK[state] > _RANK[best]:
-            best = state
-    return best
-
-
-def _target_values(
-    name: str,
-    resolved: tuple[str | None, int | None, str | None],
-    attempts: list[AttemptResult],
-    notes: list[str],
-) -> dict[str, Any]:
-    address, family, error = resolved
-    order = {(2, IKE_PORT, False): 0, (2, NAT_T_PORT, False): 1, (2, IKE_PORT, True): 2, (1, IKE_PORT, False): 3}
-    attempts = sorted(attempts, key=lambda a: order.get((a.ike_version, a.port, a.fixed_source_port), 4))
-    icmp = next((a.outcome for a in attempts if a.outcome in ICMP_OUTCOMES), None)
-    icmp_from = next((a.icmp.offender for a in attempts if a.icmp is not None and a.icmp.offender), None)
-    measured = [a.nat for a in attempts if a.nat is not None and a.nat.measured]
-    nat: dict[str, Any] = {
-        "measured": bool(measured),
-        "local_behind_nat": any(n.local_behind_nat for n in measured) if measured else None,
-        "remote_behind_nat": any(n.remote_behind_nat for n in measured) if measured else None,
-        "method": "ikev2-natd",
-    }
-    vids: dict[str, VendorId] = {}
-    for a in attempts:
-        for v in a.vendor_ids:
-            vids.setdefault(v.hex, v)
-    rtts = [a.rtt_ms for a in attempts if a.rtt_ms is not None]
-    answered_any = any(a.answered for a in attempts)
-    notes = list(notes)
-    if answered_any and any(a.outcome == "timeout" and a.sent for a in attempts):
-        notes.append(
-            "some attempts got no answer while others did: the gateway may limit half-open IKE SAs "
-            "per address (rate limit), or a filter treats these ports/versions differently"
-        )
-    return {
-        "target": name,
-        "address": address,
-        "family": family,
-        "resolve_error": error,
-        "attempts": [a.to_json() for a in attempts],
-        "udp500": _port_state(attempts, IKE_PORT) if attempts else "error",
-        "udp4500": _port_state(attempts, NAT_T_PORT) if attempts else "error",
-        "icmp": icmp,
-        "icmp_from": icmp_from,
-        "nat": nat,
-        "vendor_ids": [v.to_json() for v in vids.values()],
-        "rtt_ms": min(rtts) if rtts else None,
-        "ike_versions": sorted({a.ike_version for a in attempts if a.answered}),
-        # full responses leave a half-open SA on the gateway until it times out (strongSwan:
-        # 30 s); gateways limit them per address, so re-runs within that time can be refused
-        "half_open_created": sum(a.outcome in ("response", "ikev1_response") for a in attempts),
-        "notes": notes,
-    }
-
-
-def _answered_any(target: dict[str, Any]) -> bool:
-    return target["udp500"] == "answered" or target["udp4500"] == "answered"
-
-
-# --- text for ``clinicnet ike HOST`` -------------------------------------------------------
-
-_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "answered": "answered",
-        "icmp": "refused (ICMP)",
-        "silent": "no answer",
-        "error": "not tested",
-        "nat": "NAT",
-        "vendor": "Vendor IDs",
-        "rtt": "RTT",
-        "none": "none",
-        "resolve": "cannot resolve",
-        "local_nat": "this PC is behind NAT (NAT-T on UDP 4500 will be used)",
-        "no_nat": "no NAT between this PC and the gateway",
-        "remote_nat": "the gateway is behind NAT",
-        "unknown": "not measured (no IKEv2 response with NAT detection)",
-        "timeout": "no answer to {sent} transmission(s)",
-        "malformed": "only malformed replies ({n} ignored)",
-        "icmp_port_unreachable": "ICMP port unreachable",
-        "icmp_host_unreachable": "ICMP host unreachable",
-        "icmp_net_unreachable": "ICMP network unreachable",
-        "icmp_admin_prohibited": "ICMP administratively prohibited (a firewall rejects it)",
-        "icmp_other": "ICMP error",
-        "from": "from",
-        "retried": "after retry",
-    },
-    "ja": {
-        "answered": "応答あり",
-        "icmp": "拒否 (ICMP)",
-        "silent": "応答なし",
-        "error": "未測定",
-        "nat": "NAT",
-        "vendor": "ベンダーID",
-        "rtt": "応答時間",
-        "none": "なし",
-        "resolve": "名前解決できません",
-        "local_nat": "このPCはNATの内側です (UDP 4500 の NAT-T を使用)",
-        "no_nat": "このPCとVPN装置の間にNATはありません",
-        "remote_nat": "VPN装置がNATの内側にあります",
-        "unknown": "測定できず (NAT検出付きの IKEv2 応答なし)",
-        "timeout": "{sent} 回送信して応答なし",
-        "malformed": "不正な応答のみ ({n} 件を無視)",
-        "icmp_port_unreachable": "ICMP ポート到達不能",
-        "icmp_host_unreachable": "ICMP ホスト到達不能",
-        "icmp_net_unreachable": "ICMP ネットワーク到達不能",
-        "icmp_admin_prohibited": "ICMP 管理上の禁止 (ファイアウォールが拒否)",
-        "icmp_other": "ICMP エラー",
-        "from": "送信元",
-        "retried": "再試行後",
-    },
-}
-
-
-def format_quick(result: ProbeResult, lang: str = "en") -> str:
-    """Compact text for ``clinicnet ike HOST``: what answered on 500 and 4500, NAT, RTT, vendor IDs."""
-    from clinicnet.reports.textwidth import pad
-    from clinicnet.reports.textwidth import width as text_width
-
-    tx = _TEXT["ja" if lang == "ja" else "en"]
-    targets = result.values.get("targets") or []
-    if not targets:
-        return result.reason
-    labels = ["UDP 500", "UDP 4500", tx["nat"], tx["rtt"], tx["vendor"]]
-    width = max(text_width(x) for x in labels) + 1
-    lines: list[str] = []
-
-    def row(label: str, text: str) -> None:
-        lines.append(f"  {pad(label, width)}: {text}")
-
-    for t in targets:
-        head = f"IKE {t.get('target')}"
-        if t.get("address") and t.get("address") != t.get("target"):
-            head += f" ({t['address']})"
-        lines.append(head)
-        if t.get("resolve_error"):
-            row(tx["resolve"], str(t["resolve_error"]))
-            continue
-        for port, key in ((IKE_PORT, "udp500"), (NAT_T_PORT, "udp4500")):
-            state = str(t.get(key, "error"))
-            row(f"UDP {port}", f"{tx.get(state, state)} - {_attempt_text(_best_attempt(t, port), tx)}")
-        nat = t.get("nat") or {}
-        if nat.get("measured"):
-            parts = [tx["local_nat"] if nat.get("local_behind_nat") else tx["no_nat"]]
-            if nat.get("remote_behind_nat"):
-                parts.append(tx["remote_nat"])
-            row(tx["nat"], "; ".join(parts))
-        else:
-            row(tx["nat"], tx["unknown"])
-        if t.get("rtt_ms") is not None:
-            row(tx["rtt"], f"{t['rtt_ms']:.1f} ms")
-        names = [str(v.get("name") or v.get("hex")) for v in t.get("vendor_ids") or []]
-        row(tx["vendor"], ", ".join(names) if names else tx["none"])
-    return "\n".join(lines)
-
-
-def _attempt_text(a: dict[str, Any] | None, tx: dict[str, str]) -> str:
-    if a is None:
-        return "-"
-    if a.get("answered"):
-        text = f"IKEv{a['ike_version']} {a['outcome']}"
-        if a.get("rtt_ms") is not None:
-            text += f", {a['rtt_ms']:.1f} ms"
-        prop = a.get("chosen_proposal") or {}
-        algs = [str(prop[k]) for k in ("encr", "key_bits", "prf", "integ", "hash", "dh") if prop.get(k)]
-        if algs:
-            text += " [" + "/".join(algs) + "]"
-        if a.get("retries"):
-            text += f" ({tx['retried']}: " + ", ".join(r.split(":")[0] for r in a["retries"]) + ")"
-        return text
-    outcome = str(a.get("outcome"))
-    if outcome == "timeout":
-        return tx["timeout"].format(sent=a.get("sent", 0))
-    if outcome == "malformed":
-        return tx["malformed"].format(n=len(a.get("ignored") or []))
-    if outcome in ICMP_OUTCOMES:
-        text = tx[outcome]
-        icmp = a.get("icmp") or {}
-        if icmp.get("from"):
-            text += f" ({tx['from']} {icmp['from']})"
-        return text
-    return str(a.get("detail") or outcome)
-
-
-def _best_attempt(target: dict[str, Any], port: int) -> dict[str, Any] | None:
-    candidates = [a for a in target.get("attempts") or [] if a.get("port") == port]
-    for a in candidates:
-        if a.get("answered"):
-            return a
-    return candidates[0] if candidates else None
-
-
-def _main(argv: list[str] | None = None) -> int:
-    """``python -m clinicnet.probes.ike HOST...``: the probe alone (lab tests, debugging)."""
-    import argparse
-    import json
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m clinicnet.probes.ike")
-    parser.add_argument("targets", nargs="+")
-    parser.add_argument("--timeout", type=float, default=5.0)
-    parser.add_argument("--privileged", action="store_true", help="also probe from source port 500")
-    parser.add_argument("--ikev1-always", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--lang", default="en")
-    args = parser.parse_args(argv)
-    ctx = ProbeContext(
-        targets=tuple(args.targets),
-        timeout=args.timeout,
-        privileged=args.privileged,
-        deadline=time.monotonic() + args.timeout,
-    )
-    result = run(ctx, ikev1_always=args.ikev1_always)
-    if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(format_quick(result, args.lang))
-    return 0 if result.status is Status.OK else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())
