@@ -11,7 +11,7 @@ from clinicnet.probes.ike import assemble
 from clinicnet.probes.ike.exchange import AttemptResult
 from clinicnet.probes.interface import ProbeContext
 from clinicnet.reports import render_ike
-from clinicnet.system import icmp_errors
+from clinicnet.system import icmp as icmp_errors
 from clinicnet.wire.ike import natd_hash
 from tests.probes.typed import problems
 from tests.reports.evidence import ike_target

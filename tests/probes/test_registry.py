@@ -36,7 +36,7 @@ def test_listing_the_probes_imports_no_wire_code_and_no_psutil() -> None:
         import sys
         from clinicnet.probes import registry
         registry.specs()
-        heavy = [m for m in sys.modules if m.startswith(("clinicnet.wire", "clinicnet.probes._reflector",
+        heavy = [m for m in sys.modules if m.startswith(("clinicnet.wire", "clinicnet.probes._exchange",
                  "clinicnet.probes.ike.", "psutil", "concurrent.futures", "cryptography", "rich"))]
         print(",".join(sorted(heavy)))
         """

@@ -51,7 +51,7 @@ NAT_T_PORT = 4500
 Icmp = TypedDict(
     "Icmp",
     {"outcome": str, "type": int | None, "code": int | None, "from": str | None,
-     "errno": str | int | None, "source": str},
+     "errno": str | int | None, "source": str, "info": int | None},
     total=False,
 )
 
