@@ -159,8 +159,8 @@ def intermittent(tl: TL.Timeline) -> list[dict[str, Any]]:
         out.append({
             "signal": name,
             "outages": len(outs),
-            "typical_s": round(statistics.median(o.at_least_s for o in outs), 1),
-            "longest_s": round(max(o.at_least_s for o in outs), 1),
+            "typical_s": round(statistics.median(o.estimate_s for o in outs), 1),
+            "longest_s": round(max(o.estimate_s for o in outs), 1),
             "down_at_end": outs[-1].back_up is None,
         })
     return out
@@ -240,7 +240,7 @@ def watch(
 
 
 def _progress_line(n: int, t: float, sig: Mapping[str, str | None], lang: str) -> str:
-    marks = {TL.UP: "✔", TL.DOWN: "✘", None: "?"}
+    marks = {TL.UP: "○", TL.DOWN: "×", None: "?"}  # a Japanese console (cp932) prints these
     parts = []
     for k, v in sig.items():
         title = TL.signal_title(k, lang)

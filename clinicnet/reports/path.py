@@ -203,17 +203,25 @@ def _ike_line(report: Report, nodes: list[Node], t: Mapping[str, Any] | None, po
     return _line(report, name, gw, "blocked", edge, stopped_by=_str(t.get("icmp_from")), nodes=nodes)
 
 
+def section_title(lang: str) -> str:
+    return _LABELS["title"].get(lang)
+
+
 def _node_text(n: Node, lang: str) -> str:
     label = _LABELS[n.label].get(lang)
     return f"{label} {n.address}" if n.address else label
 
 
+#: marks a Japanese Windows console (cp932) can print; the SVG says the same in colour
+MARKS = {"pass": "○", "blocked": "×", "unmeasured": "?"}
+
+
 def _mark(line: Line) -> str:
-    return {"pass": "✔", "blocked": "✘", "unmeasured": "?"}[line.state]
+    return MARKS[line.state]
 
 
 def render_text(model: PathModel, lang: str) -> str:
-    """One line for the terminal: ``PC → 192.168.1.1 (NAT) → … → gateway: 500 ✔ 4500 ✘``."""
+    """One line for the terminal: ``PC → 192.168.1.1 (NAT) → … → gateway: 500 ○ 4500 ×``."""
     hops = " → ".join(_node_text(n, lang) for n in model.nodes if n.kind in ("pc", "nat", "internet"))
     ends = []
     for kind in ("gateway", "reflector"):
@@ -244,8 +252,8 @@ def render_svg(model: PathModel, lang: str) -> str:
     title = _LABELS["title"].get(lang)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="path" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
-        f"<title>{escape(title)}: {escape(render_text(model, lang))}</title>",
+        f'width="{width}" height="{height}" font-family="sans-serif" font-size="12"'
+        f' aria-label="{escape(title)}: {escape(render_text(model, lang))}">',
     ]
 
     def cx(i: int) -> int:

@@ -108,6 +108,8 @@ h3{margin:0 0 .5rem;font-size:1.15rem}
 h4{margin:1rem 0 .3rem;font-size:.95rem;color:var(--muted)}
 p{margin:.4rem 0}
 .top .title{font-weight:bold;margin:0;color:var(--muted)}
+svg.path,svg.timeline{max-width:100%;height:auto;display:block}
+.path-text{font-size:.85rem;color:var(--muted)}
 .top .subtitle{margin:0 0 1rem;color:var(--muted);font-size:.9rem}
 .verdict{border:2px solid var(--c);border-left-width:14px;border-radius:6px;padding:1rem 1.25rem;
 margin:0 0 1rem;background:var(--bg)}
@@ -212,6 +214,7 @@ def render(report: Report, lang: str) -> str:
             _verdict(report, lang),
             el(
                 "main",
+                _path(report, lang),
                 _findings(report, lang),
                 _unmeasured(report, lang),
                 _probes(report, lang),
@@ -244,6 +247,15 @@ def _verdict(report: Report, lang: str) -> Markup:
     if report.redacted:
         out.append(el("p", i18n.t("notice.redacted", lang), class_="notice redacted-notice"))
     return join(out)
+
+
+def _path(report: Report, lang: str) -> Markup:
+    """The path picture: what the findings say, drawn (inline SVG, nothing fetched)."""
+    from clinicnet.reports import path
+
+    model = path.build(report)
+    return el("section", el("h2", path.section_title(lang)), Markup(path.render_svg(model, lang)),
+              el("p", path.render_text(model, lang), class_="path-text"), id="path")
 
 
 def _findings(report: Report, lang: str) -> Markup:

@@ -100,6 +100,7 @@ def render(report: Report, lang: str, color: bool = False, width: int = 80) -> s
     """
     out = _Out(color, max(width, 60))
     _verdict(out, report, lang)
+    _path(out, report, lang)
     _findings(out, report, lang)
     _unmeasured(out, report, lang)
     _probes(out, report, lang)
@@ -119,6 +120,12 @@ def _verdict(out: _Out, report: Report, lang: str) -> None:
     out.para(_clean(f"{i18n.t('report.title', lang)}  {report.created_at}  {host_summary(report)}"), indent="")
     if report.redacted:
         out.para(i18n.t("notice.redacted", lang), indent="")
+
+
+def _path(out: _Out, report: Report, lang: str) -> None:
+    from clinicnet.reports import path
+
+    out.para(_clean(f"{path.section_title(lang)}: {path.render_text(path.build(report), lang)}"), indent="")
 
 
 def _findings(out: _Out, report: Report, lang: str) -> None:

@@ -83,6 +83,12 @@ class Outage:
             return None
         return self.back_up - self.last_up
 
+    @property
+    def estimate_s(self) -> float:
+        """The middle of what the rounds allow (one round down is not "0 s"), else the lower bound."""
+        most = self.at_most_s
+        return self.at_least_s if most is None else (self.at_least_s + most) / 2
+
 
 @dataclass(frozen=True)
 class Change:
@@ -107,7 +113,7 @@ class Timeline:
             "start": self.start, "end": self.end, "rounds": self.rounds, "signals": list(self.signals),
             "outages": [
                 {"signal": o.signal, "last_up": o.last_up, "first_down": o.first_down, "last_down": o.last_down,
-                 "back_up": o.back_up, "at_least_s": round(o.at_least_s, 1),
+                 "back_up": o.back_up, "at_least_s": round(o.at_least_s, 1), "estimate_s": round(o.estimate_s, 1),
                  "at_most_s": None if o.at_most_s is None else round(o.at_most_s, 1)}
                 for o in self.outages
             ],
@@ -209,10 +215,10 @@ def outage_text(o: Outage, lang: str) -> str:
     if o.last_up is None:
         when += f" ({_WORDS['from_start'].get(lang)})"
     if o.back_up is None:
-        how_long = f"≥ {_duration(o.at_least_s)}, {_WORDS['open'].get(lang)}"
+        how_long = f">= {_duration(o.at_least_s)}, {_WORDS['open'].get(lang)}"
     else:
         most = o.at_most_s
-        how_long = f"{_duration(o.at_least_s)}–{_duration(most)}" if most is not None else f"≥ {_duration(o.at_least_s)}"
+        how_long = f"{_duration(o.at_least_s)} - {_duration(most)}" if most is not None else f">= {_duration(o.at_least_s)}"
         how_long += f", {_WORDS['up'].get(lang)} {_clock(o.back_up)}"
     return f"{when} {signal_title(o.signal, lang)} {_WORDS['down'].get(lang)} ({how_long})"
 

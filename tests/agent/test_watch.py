@@ -62,7 +62,7 @@ def test_rounds_on_schedule_outage_and_address_change(tmp_path: Path) -> None:
     (c,) = tl.changes
     assert c.signal == "pc_addresses" and c.after == "192.168.10.11"
     assert res.exit_code() == 1 and not res.interrupted
-    assert out.getvalue().count("\n") == 5 and "IKE (UDP 4500) gw ✘" in out.getvalue()
+    assert out.getvalue().count("\n") == 5 and "IKE (UDP 4500) gw ×" in out.getvalue()
     data = res.to_json()
     assert data["schema"] == W.SCHEMA and data["intermittent"][0]["signal"] == "ike4500@gw"
     json.dumps(data)  # JSON-able

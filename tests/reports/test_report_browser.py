@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,74 @@ def test_report_in_chromium(browser, tmp_path, lang):
                         str(ARTIFACTS / f"report-{lang}.pdf"), str(ARTIFACTS / f"report-{lang}-pdf")],
                        check=True, timeout=60)
         assert list(ARTIFACTS.glob(f"report-{lang}-pdf-*.png"))
+
+
+def _double_nat_4500_blocked() -> Any:
+    from clinicnet.model import Finding, ProbeResult, Severity, Status, Verdict
+    from clinicnet.reports.report import Report
+
+    gw = "192.0.2.10"
+    probes = (
+        ProbeResult("ike", Status.FAILED, "", {"targets": [{
+            "target": gw, "address": gw, "udp500": "answered", "udp4500": "silent",
+            "nat": {"measured": True, "local_behind_nat": True},
+            "attempts": [{"port": 500, "local_address": "192.168.10.10"}]}]}),
+        ProbeResult("nat_layers", Status.OK, "", {
+            "layers": [{"layer": 1, "address": "192.168.10.1"}, {"layer": 2, "address": "192.168.0.1"}],
+            "modem_layer": {"layer": 2}, "cgn_addresses": []}),
+        ProbeResult("esp", Status.OK, "", {"esp_passes": True, "observed_address": "198.51.100.2"}),
+        ProbeResult("fragments", Status.OK, "", {"fragments_up_pass": True, "fragments_down_pass": True}),
+    )
+    findings = (Finding("ike.udp4500.blocked", Severity.ERROR, {}), Finding("nat.double", Severity.WARNING, {}))
+    return Report(created_at="2026-12-02T09:00:00+0900", host={}, settings={"targets": [gw],
+                  "reflectors": ["192.0.2.20"]}, verdict=Verdict.NOT_READY, findings=findings, unmeasured=(),
+                  probes=probes)
+
+
+PATH_CHECK = """
+(() => {
+  const svg = document.querySelector('#path svg.path');
+  const box = svg.getBoundingClientRect();
+  const ike4500 = svg.querySelector('g[data-protocol="IKE 4500"]');
+  return {nat: svg.querySelectorAll('rect.node-nat').length, width: box.width, height: box.height,
+          blocked: ike4500.getAttribute('class'), reaches: ike4500.getAttribute('data-reaches')};
+})()
+"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_path_picture_in_chromium(browser, tmp_path, lang):
+    """Double NAT drawn as two layers; the blocked UDP 4500 line stops after the clinic's edge."""
+    page = tmp_path / f"path-{lang}.html"
+    page.write_text(render_html.render(_double_nat_4500_blocked(), lang), encoding="utf-8")
+    browser.open(page.as_uri())
+    assert browser.problems() == []
+    got = browser.evaluate(PATH_CHECK)
+    assert got["nat"] == 2 and got["width"] > 300 and got["height"] > 100, got
+    assert got["blocked"] == "proto proto-blocked" and got["reaches"] == "2", got
+    text = browser.evaluate("document.querySelector('#path').innerText")
+    assert ("ケーブルモデム" if lang == "ja" else "Cable modem") in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.screenshot(ARTIFACTS / f"path-{lang}.png")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_watch_report_in_chromium(browser, tmp_path, lang):
+    from clinicnet.reports import render_watch
+
+    t0 = 1_796_000_000.0
+    rounds = [{"t": t0 + 5 * i, "signals": {"ike4500@gw": "down" if 3 <= i <= 5 else "up", "internet": "up",
+                                            "pc_addresses": "192.168.10.10" if i < 8 else "192.168.10.77"}}
+              for i in range(12)]
+    data = {"schema": "clinicnet.watch/1", "every_s": 5, "rounds": rounds,
+            "intermittent": [{"signal": "ike4500@gw", "outages": 1, "typical_s": 15, "longest_s": 15}]}
+    page = tmp_path / f"watch-{lang}.html"
+    page.write_text(render_watch.render_html(data, lang), encoding="utf-8")
+    browser.open(page.as_uri())
+    assert browser.problems() == []
+    reds = browser.evaluate("document.querySelectorAll('svg.timeline rect[data-value=\"down\"]').length")
+    assert reds == 1
+    text = browser.evaluate("document.body.innerText")
+    assert "192.168.10.10 → 192.168.10.77" in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.screenshot(ARTIFACTS / f"watch-{lang}.png")
