@@ -23,7 +23,7 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
 from clinicnet.model import JSONValue, ProbeResult, Status, Text
 
@@ -46,6 +46,12 @@ class ProbeContext:
     raw_sockets_reason: str = ""
     #: absolute ``time.monotonic()`` value by which the probe must have returned
     deadline: float = field(default_factory=lambda: time.monotonic() + 5.0)
+    #: the values of settings probes declare themselves (``ProbeSpec.settings``), by name
+    probe_settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def setting(self, option: ProbeOption) -> Any:
+        """The value of a setting this probe declared, or its default."""
+        return self.probe_settings.get(option.name, option.default)
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""
@@ -57,6 +63,26 @@ class ProbeFunc(Protocol):
 
 
 V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class ProbeOption:
+    """A setting only one probe reads, declared in that probe's SPEC.
+
+    The command line (``diagnose``/``watch``), the config file and the probe
+    context take it from here, so a new probe with a new setting is still one
+    module. ``kind`` says how a value is checked: ``hosts`` (repeatable host
+    names or IP addresses), ``bool`` (a switch).
+    """
+
+    #: key in the config file and in ``ProbeContext.probe_settings``
+    name: str
+    #: the command-line flag, e.g. ``--ntp-server``
+    flag: str
+    help: Text
+    kind: Literal["hosts", "bool"] = "hosts"
+    metavar: str = "HOST"
+    default: Any = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +107,8 @@ class ProbeSpec(Generic[V]):
     reasons: Mapping[str, Text] = field(default_factory=dict)
     #: importable module holding ``probe(ctx)``; defaults to ``clinicnet.probes.<name>``
     module: str = ""
+    #: settings only this probe reads (command-line flag, config key), see ``ProbeOption``
+    settings: tuple[ProbeOption, ...] = ()
 
     @property
     def module_name(self) -> str:
