@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,11 +36,21 @@ def check_path(path: str) -> Path:
     Returns the folder the file goes into.
     """
     target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{path} is a directory; give a file name")
     parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"cannot write {path}: folder {parent} does not exist")
+    try:
+        if target.is_dir():
+            raise UsageError(f"{path} is a directory; give a file name")
+        if not parent.is_dir():
+            raise UsageError(f"cannot write {path}: folder {parent} does not exist")
+        # is_dir() answers False for a name the system refuses (too long, bad
+        # characters on Windows) only sometimes: ask the way the write will.
+        os.stat(target)
+    except FileNotFoundError:
+        pass  # the usual case: a new file in an existing folder
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # an embedded NUL
+        raise UsageError(f"cannot write {path!r}: {exc}") from None
     return parent
 
 
@@ -51,6 +60,9 @@ def write_bytes(path: str, data: bytes) -> None:
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=parent)
+        # mkstemp makes the file private (0600); a report is an ordinary file
+        with contextlib.suppress(OSError, AttributeError):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -63,13 +75,28 @@ def write_bytes(path: str, data: bytes) -> None:
                 os.unlink(tmp)
 
 
+def encode(text: str) -> bytes:
+    """UTF-8 that cannot fail: a lone surrogate (from a file name, or a result file's
+    ``\\udcff`` escape) is written as its backslash escape, which JSON reads back as
+    the same string."""
+    return text.encode("utf-8", "backslashreplace")
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it: put it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_text(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path``; ``-`` is stdout."""
+    """Write ``text`` as UTF-8 to ``path``; ``-`` is stdout (UTF-8 whatever its code page)."""
     if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        from clinicnet.agent import stdio
+
+        stdio.stdout().write_bytes(encode(text))
         return
-    write_bytes(path, text.encode("utf-8"))
+    write_bytes(path, encode(text))
 
 
 def default_paths(output_dir: str | None) -> dict[str, str]:
