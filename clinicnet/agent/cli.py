@@ -240,6 +240,8 @@ def _emit(report: Any, outputs: dict[str, str], lang: str, *, redact: bool, quie
     return int(report.verdict.exit_code)
 
 
+#: a result is tens of KB; one with huge probe values a few MB
+MAX_RESULT_BYTES = 64 << 20
 #: deeper than any result clinicnet writes (about 8 levels); the JSON reader, the
 #: redaction and the renderers all recurse, and a hostile file must not reach them
 MAX_RESULT_DEPTH = 64
@@ -268,10 +270,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.result == "-":
             if sys.stdin is None:
                 raise UsageError("cannot read the result from standard input: it is closed")
-            data = sys.stdin.buffer.read()
+            data = sys.stdin.buffer.read(MAX_RESULT_BYTES + 1)
         else:
             with open(args.result, "rb") as fh:
-                data = fh.read()
+                data = fh.read(MAX_RESULT_BYTES + 1)  # /dev/zero is a file name too
+        if len(data) > MAX_RESULT_BYTES:
+            raise UsageError(f"{args.result} is larger than {MAX_RESULT_BYTES >> 20} MB: not a clinicnet result")
         text = data.decode("utf-8-sig")
     except OSError as exc:
         raise UsageError(f"cannot read {args.result}: {exc.strerror or exc}") from None

@@ -12,7 +12,6 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 from clinicnet.errors import UsageError
@@ -22,6 +21,8 @@ from clinicnet.probes.internet import DEFAULT_CHECKS, parse_check
 #: where ``diagnose`` looks for a config file when --config is not given
 CONFIG_ENV = "CLINICNET_CONFIG"
 MAX_TIMEOUT = 120.0
+#: a fleet's config is a few hundred bytes; reading stops here
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,14 @@ def _shown(value: Any) -> str:
 
 def load_file(path: str) -> dict[str, Any]:
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)  # /dev/zero is a file name too
     except OSError as exc:
         raise UsageError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     except ValueError as exc:  # an embedded NUL in the name
         raise UsageError(f"cannot read config file {path!r}: {exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"config file {path} is larger than {MAX_CONFIG_BYTES // 1024} KB: not a clinicnet config")
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -55,17 +56,38 @@ def check_path(path: str) -> Path:
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file and rename: never a half-written file."""
-    parent = check_path(path)
+    """Write ``data`` to ``path`` via a temp file and rename: never a half-written file.
+
+    Only a regular file (or a new name) is replaced that way. A device, a FIFO or
+    ``/dev/stdout`` is written into: renaming over it would, for root, swap
+    ``/dev/null`` for a file. A symbolic link stays a link; its target is replaced.
+    """
+    check_path(path)
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return
+    final = os.path.realpath(path) if os.path.islink(path) else path
+    parent = os.path.dirname(final) or "."
+    # an existing report keeps its mode; a new one gets the umask's (mkstemp's is 0600)
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=parent)
-        # mkstemp makes the file private (0600); a report is an ordinary file
         with contextlib.suppress(OSError, AttributeError):
-            os.fchmod(fd, 0o666 & ~_umask())
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)
+        os.replace(tmp, final)
         tmp = None
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

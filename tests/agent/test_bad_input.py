@@ -184,3 +184,45 @@ def test_diagnose_keeps_its_report_files_when_stdout_fails(make_lab) -> None:  #
     assert_one_line(proc, "standard output", "No space left")
     assert "<html" in html.read_text(encoding="utf-8").lower()
     assert md.read_text(encoding="utf-8").strip()
+
+
+# --- special files ----------------------------------------------------------------------------
+
+
+def test_an_endless_result_or_config_file_is_refused() -> None:
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    assert_one_line(run("report", "/dev/zero"), "larger than")
+    assert_one_line(run("diagnose", "--config", "/dev/zero"), "larger than")
+
+
+def test_a_fifo_is_written_into_not_replaced(result: Path, tmp_path: Path) -> None:
+    """The same rule keeps root's ``--json /dev/null`` from replacing /dev/null with a file."""
+    import stat
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    p = run("report", str(result), "--json", str(fifo), "--quiet")
+    reader.join(30)
+    assert p.returncode == 3, p.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert json.loads(got[0].decode("utf-8"))["verdict"] == "not_ready"
+
+
+def test_a_symlink_stays_a_link_and_an_existing_file_keeps_its_mode(result: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real.md"
+    real.write_text("old", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "link.md"
+    link.symlink_to(real)
+    p = run("report", str(result), "--markdown", str(link), "--quiet")
+    assert p.returncode == 3, p.stderr
+    assert link.is_symlink() and real.read_text(encoding="utf-8") != "old"
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".clinicnet-")] == []
