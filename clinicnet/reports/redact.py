@@ -252,8 +252,13 @@ class Redactor:
             return
         if n not in self._names:
             self._names.add(n)
+            self._names_re = None  # compiled on next use: n registrations, one compile
+
+    def _names_pattern(self) -> re.Pattern[str] | None:
+        if self._names_re is None and self._names:
             alts = "|".join(re.escape(x) for x in sorted(self._names, key=len, reverse=True))
             self._names_re = re.compile(rf"(?<![\w.<#-])(?:{alts})(?![\w#>-])", re.IGNORECASE)
+        return self._names_re
 
     # -- the mapping --------------------------------------------------------------------
 
@@ -331,8 +336,9 @@ class Redactor:
         if not versions:
             s = _V4_RE.sub(self._v4_sub, s)
         s = _FQDN_RE.sub(self._fqdn_sub, s)
-        if self._names_re is not None:
-            s = self._names_re.sub(lambda m: self.mask_host(m.group(0)), s)
+        names = self._names_pattern()
+        if names is not None:
+            s = names.sub(lambda m: self.mask_host(m.group(0)), s)
         s = _WIN_NAME_RE.sub(lambda m: self.mask_host(m.group(0)), s)
         s = _USER_DIR_RE.sub(self._user_sub, s)
         return s
