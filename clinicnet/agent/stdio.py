@@ -58,21 +58,24 @@ class GuardedStdout:
     def failed(self) -> bool:
         return self._failed
 
-    def _fail(self, exc: BaseException | None) -> OutputError:
+    def _broken(self, exc: BaseException | None) -> None:
+        """The stream failed: mark it dead and say so (stdout: as a usage error)."""
         self._failed = True
         _silence_fd(self._stream)
         why = "it is closed" if exc is None else _reason(exc)
-        return OutputError(f"cannot write to standard output: {why}")
+        raise OutputError(f"cannot write to standard output: {why}") from None
 
     def write(self, text: str) -> int:
         if self._failed:
             return len(text)
         if self._stream is None:
-            raise self._fail(None)
+            self._broken(None)
+            return len(text)
         try:
             return self._stream.write(text)
         except (OSError, ValueError) as exc:
-            raise self._fail(exc) from None
+            self._broken(exc)
+            return len(text)
 
     def flush(self) -> None:
         if self._failed or self._stream is None:
@@ -80,14 +83,15 @@ class GuardedStdout:
         try:
             self._stream.flush()
         except (OSError, ValueError) as exc:
-            raise self._fail(exc) from None
+            self._broken(exc)
 
     def write_bytes(self, data: bytes) -> None:
         """Bytes as they are (``--json -`` is UTF-8 whatever the console or code page)."""
         if self._failed:
             return
         if self._stream is None:
-            raise self._fail(None)
+            self._broken(None)
+            return
         buffer = getattr(self._stream, "buffer", None)
         try:
             if buffer is None:  # a text-only stand-in (tests): it takes text
@@ -98,7 +102,7 @@ class GuardedStdout:
             buffer.write(data)
             buffer.flush()
         except (OSError, ValueError) as exc:
-            raise self._fail(exc) from None
+            self._broken(exc)
 
     def isatty(self) -> bool:
         try:
@@ -110,6 +114,15 @@ class GuardedStdout:
         if self._stream is None:
             raise AttributeError(name)
         return getattr(self._stream, name)
+
+
+class GuardedStderr(GuardedStdout):
+    """``sys.stderr`` that cannot take the run down: closed, full or a pipe whose reader
+    left, progress and messages are dropped (there is nowhere left to say so)."""
+
+    def _broken(self, exc: BaseException | None) -> None:
+        self._failed = True
+        _silence_fd(self._stream)
 
 
 def _silence_fd(stream: TextIO | None) -> None:
@@ -147,7 +160,9 @@ def _configure(stream: TextIO | None) -> None:
 
 def setup() -> GuardedStdout:
     """Make stdout and stderr safe for this run; returns the guarded stdout."""
-    _configure(sys.stderr)
+    if not isinstance(sys.stderr, GuardedStderr):
+        _configure(sys.stderr)
+        sys.stderr = GuardedStderr(sys.stderr)  # type: ignore[assignment]
     current = sys.stdout
     if isinstance(current, GuardedStdout):
         return current

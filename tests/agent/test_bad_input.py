@@ -155,6 +155,18 @@ def test_every_command_into_a_full_disk(args: list[str]) -> None:
         assert_one_line(run(*args, stdout=full.fileno()), "standard output")
 
 
+@pytest.mark.parametrize("redirect", ["full", "closed"])
+def test_a_stderr_that_fails_still_gives_exit_2(tmp_path: Path, redirect: str) -> None:
+    """The error line has nowhere to go; the exit code still says what happened."""
+    if redirect == "full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    target = "/dev/full" if redirect == "full" else "&-"
+    p = subprocess.run(["sh", "-c", f'exec "$@" 2>{target}', "sh", sys.executable, "-m", "clinicnet", "report",
+                        str(tmp_path / "missing.json")], capture_output=False, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert p.returncode == 2
+
+
 def test_files_are_written_before_a_failing_stdout(result: Path, tmp_path: Path) -> None:
     html, md = tmp_path / "r.html", tmp_path / "r.md"
     with open("/dev/full", "wb") as full:
@@ -184,6 +196,16 @@ def test_diagnose_keeps_its_report_files_when_stdout_fails(make_lab) -> None:  #
     assert_one_line(proc, "standard output", "No space left")
     assert "<html" in html.read_text(encoding="utf-8").lower()
     assert md.read_text(encoding="utf-8").strip()
+    # progress goes to stderr: a stderr that fails must not take the run down
+    js = lab.tmpdir / "d.json"
+    argv = [a for a in lab.diagnose_argv(timeout=2) if a != "--quiet"]
+    argv[argv.index("--json") + 1] = str(js)
+    for redirect in ("2>/dev/full", "2>&-"):
+        proc = lab.run("pc", ["sh", "-c", f'exec "$@" >/dev/null {redirect}', "sh", sys.executable, "-m",
+                              "clinicnet", *argv], check=False, timeout=90, env={"PYTHONPATH": str(root)}, cwd=root)
+        assert proc.returncode in (0, 1, 3, 4), (redirect, proc.returncode)
+        assert json.loads(js.read_text(encoding="utf-8"))["verdict"] == "ready"
+        js.unlink()
 
 
 # --- special files ----------------------------------------------------------------------------
