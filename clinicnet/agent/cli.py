@@ -270,7 +270,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.result == "-":
             if sys.stdin is None:
                 raise UsageError("cannot read the result from standard input: it is closed")
-            data = sys.stdin.buffer.read(MAX_RESULT_BYTES + 1)
+            stdin = getattr(sys.stdin, "buffer", None)
+            data = stdin.read(MAX_RESULT_BYTES + 1) if stdin is not None else sys.stdin.read().encode("utf-8")
         else:
             with open(args.result, "rb") as fh:
                 data = fh.read(MAX_RESULT_BYTES + 1)  # /dev/zero is a file name too

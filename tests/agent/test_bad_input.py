@@ -248,3 +248,14 @@ def test_a_symlink_stays_a_link_and_an_existing_file_keeps_its_mode(result: Path
     assert link.is_symlink() and real.read_text(encoding="utf-8") != "old"
     assert real.stat().st_mode & 0o777 == 0o640
     assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".clinicnet-")] == []
+
+
+def test_a_result_from_a_closed_stdin(result: Path) -> None:
+    p = subprocess.run(["sh", "-c", 'exec "$@" <&-', "sh", sys.executable, "-m", "clinicnet", "report", "-"],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert_one_line(p, "standard input")
+    p = subprocess.run([sys.executable, "-m", "clinicnet", "report", "-", "--json", "-"], input=result.read_text(),
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert p.returncode == 3 and json.loads(p.stdout)["verdict"] == "not_ready"
