@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clinicnet.agent.config import UsageError, build
 from clinicnet.probes.internet import DEFAULT_CHECKS
@@ -110,3 +112,50 @@ def test_what_the_resolver_reads_as_an_address_is_no_target(host):
                                   "fe80::1%eth0", "host."])
 def test_names_and_addresses_are_targets(host):
     assert build({"targets": [host]}).targets == (host,)
+
+
+# --- any value of any TOML type: a typed Settings or one UsageError, nothing else ---------------
+
+
+def _toml(v):  # type: ignore[no-untyped-def]
+    import json
+    import math
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml(x)}" for k, x in v.items()) + "}"
+
+
+_SCALARS = st.one_of(st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=True), st.text(max_size=20),
+                     st.sampled_from(["ja", "en", "192.0.2.1", "gw.example.jp", "http://192.0.2.1/", "out.json"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                         st.dictionaries(st.text(max_size=5), inner, max_size=2)),
+                       max_leaves=6)
+_KEYS = ["targets", "reflectors", "internet_checks", "dns_names", "vpn_processes", "timeout", "lang", "redact",
+         "json", "html", "markdown", "output_dir", "quiet"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=4))
+def test_any_config_values_give_typed_settings_or_one_usage_error(tmp_path_factory, table):  # type: ignore[no-untyped-def]
+    cfg = tmp_path_factory.mktemp("cfg") / "c.toml"
+    cfg.write_text("".join(f"{k} = {_toml(v)}\n" for k, v in table.items()), encoding="utf-8")
+    try:
+        s = build({}, str(cfg))
+    except UsageError as exc:
+        assert "\n" not in str(exc)
+        return
+    for name in ("targets", "reflectors", "internet_checks", "dns_names", "vpn_processes"):
+        assert all(isinstance(x, str) for x in getattr(s, name))
+    assert isinstance(s.timeout, float) and 0 < s.timeout <= 120
+    assert isinstance(s.redact, bool) and isinstance(s.quiet, bool)
+    for name in ("json", "html", "markdown", "output_dir"):
+        assert getattr(s, name) is None or isinstance(getattr(s, name), str)
