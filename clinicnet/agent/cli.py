@@ -174,7 +174,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     # What could not be written after a whole run is refused before it.
     for path in [*outputs.values(), *([args.bundle] if args.bundle else [])]:
         if path != "-":
-            output.check_path(path)
+            output.check_writable(path)
     _precheck_targets(settings.targets)
     view = progress.make(lang, bool(settings.quiet))
     if args.bundle:

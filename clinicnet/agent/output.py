@@ -42,7 +42,8 @@ def check_path(path: str) -> Path:
         if target.is_dir():
             raise UsageError(f"{path} is a directory; give a file name")
         if not parent.is_dir():
-            raise UsageError(f"cannot write {path}: folder {parent} does not exist")
+            what = "is not a folder" if parent.exists() else "does not exist"
+            raise UsageError(f"cannot write {path}: folder {parent} {what}")
         # is_dir() answers False for a name the system refuses (too long, bad
         # characters on Windows) only sometimes: ask the way the write will.
         os.stat(target)
@@ -53,6 +54,25 @@ def check_path(path: str) -> Path:
     except ValueError as exc:  # an embedded NUL
         raise UsageError(f"cannot write {path!r}: {exc}") from None
     return parent
+
+
+def check_writable(path: str) -> None:
+    """:func:`check_path`, and a file can really be made beside it (a read-only or full
+    folder, a missing permission): a report that cannot be saved after the run would
+    waste it, so this is asked before probing."""
+    parent = check_path(path)
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return  # a device or FIFO is written into, not beside
+    final = os.path.realpath(path) if os.path.islink(path) else path
+    folder = os.path.dirname(final) or str(parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
 def write_bytes(path: str, data: bytes) -> None:

@@ -110,6 +110,24 @@ def test_a_300_character_output_name_is_refused_before_probing(monkeypatch, caps
     assert code == 2 and err.count("\n") == 1 and "too long" in err, err
 
 
+@pytest.mark.parametrize("option,value,words", [
+    ("--json", "/proc/clinicnet.json", "cannot write"),  # a folder no file can be made in
+    ("--bundle", "/proc/clinicnet.zip", "cannot write"),
+    ("--output-dir", __file__, "is not a folder"),
+    ("--html", str(Path(__file__).parent), "is a directory"),
+])
+def test_an_unwritable_output_is_refused_before_probing(monkeypatch, capsys, option, value, words):  # type: ignore[no-untyped-def]
+    from clinicnet.agent import cli
+    from clinicnet.agent import diagnose as D
+
+    if not os.path.isdir("/proc/self") and value.startswith("/proc"):
+        pytest.skip("no /proc")
+    monkeypatch.setattr(D, "diagnose", lambda *a, **k: pytest.fail("diagnose probed despite an unwritable output"))
+    code = cli.main(["diagnose", "--target", "127.0.0.1", "--internet-check", "tcp://127.0.0.1:9", option, value])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and words in err, err
+
+
 def test_a_300_character_result_name(tmp_path: Path) -> None:
     assert_one_line(run("report", str(tmp_path / LONG)), "cannot read", "too long")
 
