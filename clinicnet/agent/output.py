@@ -56,31 +56,12 @@ def check_path(path: str) -> Path:
     return parent
 
 
-def check_writable(path: str) -> None:
-    """:func:`check_path`, and a file can really be made beside it (a read-only or full
-    folder, a missing permission): a report that cannot be saved after the run would
-    waste it, so this is asked before probing."""
-    parent = check_path(path)
-    with contextlib.suppress(FileNotFoundError):
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return  # a device or FIFO is written into, not beside
-    final = os.path.realpath(path) if os.path.islink(path) else path
-    folder = os.path.dirname(final) or str(parent)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=folder)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(tmp)
+def _destination(path: str) -> tuple[str | None, os.stat_result | None]:
+    """Where an atomic write of ``path`` lands, and what is there now.
 
-
-def write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file and rename: never a half-written file.
-
-    Only a regular file (or a new name) is replaced that way. A device, a FIFO or
-    ``/dev/stdout`` is written into: renaming over it would, for root, swap
-    ``/dev/null`` for a file. A symbolic link stays a link; its target is replaced.
+    A symbolic link stays a link: its target is replaced. None for a device, a FIFO
+    or ``/dev/stdout``, which are written into: renaming over them would, for root,
+    swap ``/dev/null`` for a file.
     """
     check_path(path)
     try:
@@ -90,19 +71,42 @@ def write_bytes(path: str, data: bytes) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     if st is not None and not stat.S_ISREG(st.st_mode):
+        return None, st
+    return (os.path.realpath(path) if os.path.islink(path) else path), st
+
+
+def check_writable(path: str) -> None:
+    """:func:`check_path`, and a file can really be made where the report goes (not in
+    a read-only or full folder, not without permission): asked before probing, since a
+    report that cannot be saved after the run wastes it."""
+    final, _ = _destination(path)
+    if final is None:
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=os.path.dirname(final) or ".")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file and rename: never a half-written file
+    (a device or FIFO is written into, see :func:`_destination`)."""
+    final, st = _destination(path)
+    if final is None:
         try:
             with open(path, "wb") as fh:
                 fh.write(data)
         except OSError as exc:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
         return
-    final = os.path.realpath(path) if os.path.islink(path) else path
-    parent = os.path.dirname(final) or "."
     # an existing report keeps its mode; a new one gets the umask's (mkstemp's is 0600)
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=parent)
+        fd, tmp = tempfile.mkstemp(prefix=".clinicnet-", dir=os.path.dirname(final) or ".")
         with contextlib.suppress(OSError, AttributeError):
             os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
