@@ -8,6 +8,7 @@ and DS-Lite from it.
 from __future__ import annotations
 
 import ipaddress
+import re
 
 CGN_NET = ipaddress.ip_network("100.64.0.0/10")
 #: IANA's DS-Lite block (RFC 6333 §5.7): 192.0.0.1 is the AFTR's end of the softwire, 192.0.0.2
@@ -33,11 +34,23 @@ def is_ip(text: str) -> bool:
         return False
 
 
+_INET_ATON_PART = re.compile(r"0[xX][0-9A-Fa-f]*|[0-9]+")
+
+
 def valid_hostname(host: str) -> bool:
-    """A DNS name of ASCII labels (letters, digits, ``-``, ``_``), not an address."""
+    """A DNS name of ASCII labels (letters, digits, ``-``, ``_``), not an address.
+
+    Nothing the system resolver would read as an address counts as a name: a last
+    label of digits alone (``256.1.1.1``, ``1.2.3``: no top-level domain is numeric,
+    RFC 3696 §2) or the old ``inet_aton`` spellings (``0x7f.1``, ``0x7f000001``),
+    which ``getaddrinfo`` turns into an address without asking DNS. Taken as names,
+    ``--target 256.1.1.1`` would be probed as whatever the resolver makes of it.
+    """
     if not host or len(host) > 253:
         return False
     labels = host.rstrip(".").split(".")
+    if labels[-1].isdigit() or (len(labels) <= 4 and all(_INET_ATON_PART.fullmatch(lb) for lb in labels)):
+        return False
     return all(
         0 < len(lb) <= 63 and lb.isascii() and all(c.isalnum() or c in "-_" for c in lb) and not lb.startswith("-")
         for lb in labels

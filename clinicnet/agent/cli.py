@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from clinicnet import SCHEMA, __version__
 from clinicnet.errors import UsageError
@@ -42,6 +42,13 @@ def _version_text() -> str:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line error contract: no usage block, exit code 2 by ``main``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
 def _add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", action="append", default=[], metavar="HOST",
                    help="VPN gateway to probe with IKE (repeatable)")
@@ -70,7 +77,7 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="clinicnet",
         description="Can this network carry the IPsec+IKE VPN for online billing and "
         "eligibility confirmation? / このネットワークでオンライン請求・資格確認のVPNが使えるかを診断します。",
@@ -142,7 +149,9 @@ def _lang(choice: str | None) -> str:
 
 
 def _fail(message: str) -> int:
-    print(f"clinicnet: error: {message}", file=sys.stderr)
+    from clinicnet.agent import stdio
+
+    stdio.error_line(f"clinicnet: error: {message}")
     return EXIT_USAGE
 
 
@@ -175,7 +184,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     # What could not be written after a whole run is refused before it.
     for path in [*outputs.values(), *([args.bundle] if args.bundle else [])]:
         if path != "-":
-            output.check_path(path)
+            output.check_writable(path)
     _precheck_targets(settings.targets)
     view = progress.make(lang, bool(settings.quiet))
     if args.bundle:
@@ -227,29 +236,72 @@ def _emit(report: Any, outputs: dict[str, str], lang: str, *, redact: bool, quie
 
         report = do_redact(report)
     to_stdout = any(p == "-" for p in outputs.values())
-    for fmt, path in outputs.items():
+    # Files first: a stdout that fails (closed, full, a reader gone) must not cost
+    # the report files of a run that already probed.
+    for fmt, path in sorted(outputs.items(), key=lambda item: item[1] == "-"):
         output.write_text(path, output.render(report, fmt, lang))
+    if announce and not quiet:
+        from clinicnet.agent import stdio
+
+        for path in outputs.values():
+            stdio.error_line(("レポートを保存しました: " if lang == "ja" else "report written: ") + path)
     if not quiet and not to_stdout:
         print(output.render(report, "text", lang, color=sys.stdout.isatty()), end="")
-    if announce and not quiet:
-        for path in outputs.values():
-            print(("レポートを保存しました: " if lang == "ja" else "report written: ") + path, file=sys.stderr)
     return int(report.verdict.exit_code)
+
+
+#: a result is tens of KB; one with huge probe values a few MB
+MAX_RESULT_BYTES = 64 << 20
+#: deeper than any result clinicnet writes (about 8 levels); the JSON reader, the
+#: redaction and the renderers all recurse, and a hostile file must not reach them
+MAX_RESULT_DEPTH = 64
+
+
+def _too_deep(text: str, limit: int = MAX_RESULT_DEPTH) -> bool:
+    """True if ``text`` opens more than ``limit`` JSON arrays/objects at once (linear, no recursion)."""
+    import re
+
+    depth = 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+        c = m.group(0)
+        if c in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from clinicnet.reports.report import Report, ReportFormatError
 
     try:
-        text = sys.stdin.read() if args.result == "-" else open(args.result, encoding="utf-8-sig").read()
+        if args.result == "-":
+            if sys.stdin is None:
+                raise UsageError("cannot read the result from standard input: it is closed")
+            stdin = getattr(sys.stdin, "buffer", None)
+            data = stdin.read(MAX_RESULT_BYTES + 1) if stdin is not None else sys.stdin.read().encode("utf-8")
+        else:
+            with open(args.result, "rb") as fh:
+                data = fh.read(MAX_RESULT_BYTES + 1)  # /dev/zero is a file name too
+        if len(data) > MAX_RESULT_BYTES:
+            raise UsageError(f"{args.result} is larger than {MAX_RESULT_BYTES >> 20} MB: not a clinicnet result")
+        text = data.decode("utf-8-sig")
     except OSError as exc:
         raise UsageError(f"cannot read {args.result}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{args.result} is not a UTF-8 text file") from None
+    except ValueError as exc:  # an embedded NUL in the name
+        raise UsageError(f"cannot read {args.result!r}: {exc}") from None
+    if _too_deep(text):
+        raise UsageError(f"{args.result}: nested more than {MAX_RESULT_DEPTH} levels deep: not a clinicnet result")
     try:
         report = Report.loads(text)
     except ReportFormatError as exc:
         raise UsageError(f"{args.result}: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{args.result}: nested too deeply: not a clinicnet result") from None
     lang = _lang(args.lang)
     outputs = _outputs(args.json, args.html, args.markdown)
     return _emit(report, outputs, lang, redact=bool(args.redact), quiet=bool(args.quiet), announce=False)
@@ -347,8 +399,34 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Every command's errors end here: one line on stderr and exit code 2, never a traceback."""
+    from clinicnet.agent import stdio
+
+    out = stdio.setup()
+    bare = False
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        bare = args.command is None
+        code = _run(parser, args, argv)
+        out.flush()  # a pipe or file fails here at the latest, while we can still say so
+    except UsageError as exc:
+        code = _fail(str(exc))
+    except SystemExit as exc:  # --help
+        code = exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else 0
+        try:
+            out.flush()
+        except UsageError as flush_exc:
+            code = _fail(str(flush_exc))
+    except KeyboardInterrupt:
+        stdio.error_line("clinicnet: interrupted")
+        return 130
+    if bare:
+        _hold_window()
+    return code
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     if args.version:
         print(_version_text())
         return 0
@@ -357,20 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(licenses_text())
         return 0
-    bare = args.command is None
-    if bare:
+    if args.command is None:
         # Double-click / bare run: a full diagnosis with defaults.
         args = parser.parse_args(["diagnose", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        code = COMMANDS[args.command](args)
-    except UsageError as exc:
-        code = _fail(str(exc))
-    except KeyboardInterrupt:
-        print("clinicnet: interrupted", file=sys.stderr)
-        return 130
-    if bare:
-        _hold_window()
-    return code
+    return int(COMMANDS[args.command](args))
 
 
 def _hold_window() -> None:

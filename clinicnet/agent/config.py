@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 from clinicnet.errors import UsageError
@@ -21,8 +21,8 @@ from clinicnet.probes.internet import DEFAULT_CHECKS, parse_check
 #: where ``diagnose`` looks for a config file when --config is not given
 CONFIG_ENV = "CLINICNET_CONFIG"
 MAX_TIMEOUT = 120.0
-
-
+#: a fleet's config is a few hundred bytes; reading stops here
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,53 +52,106 @@ class Settings:
         }
 
 
-_LIST_KEYS = {"targets", "reflectors", "internet_checks", "dns_names", "vpn_processes"}
 _KNOWN = {f.name for f in fields(Settings)}
 #: singular spellings accepted in the file, as on the command line
 _ALIASES = {"target": "targets", "reflector": "reflectors", "internet_check": "internet_checks", "dns_name": "dns_names"}
+#: how each setting is spelled in a message: the file's key, or the option
+_OPTION = {"targets": "--target", "reflectors": "--reflector", "internet_checks": "--internet-check",
+           "dns_names": "--dns-name", "output_dir": "--output-dir"}
+
+
+def _schema() -> dict[str, Any]:
+    """Each setting's type, read from the dataclass: the one schema for file and command line."""
+    return typing.get_type_hints(Settings)
+
+
+def _coerce(name: str, value: Any, tp: Any, where: str) -> Any:
+    """``value`` as the type ``tp`` of setting ``name``, or one clear ``UsageError``.
+
+    Strict on purpose: TOML has real booleans and numbers, so ``redact = "no"`` or
+    ``json = 5`` is a mistake to report, not a value to guess at (``bool("no")`` is
+    True).
+    """
+    label = f"{where}{name}"
+    origin = typing.get_origin(tp)
+    if origin is tuple:  # tuple[str, ...]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"{label} must be a list of strings, not {_shown(value)}")
+        return tuple(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise UsageError(f"{label} must be true or false, not {_shown(value)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"{label} must be a number, not {_shown(value)}")
+        return float(value)
+    if value is None and type(None) in typing.get_args(tp):
+        return None
+    if str in typing.get_args(tp) or tp is str:
+        if not isinstance(value, str):
+            raise UsageError(f"{label} must be a text string, not {_shown(value)}")
+        if "\0" in value:
+            raise UsageError(f"{label} must not contain a NUL character")
+        return value
+    raise AssertionError(f"setting {name} has a type the schema does not know: {tp!r}")
+
+
+def _shown(value: Any) -> str:
+    """A wrong value, short enough for one line."""
+    text = ("true" if value else "false") if isinstance(value, bool) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def load_file(path: str) -> dict[str, Any]:
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)  # /dev/zero is a file name too
     except OSError as exc:
         raise UsageError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # an embedded NUL in the name
+        raise UsageError(f"cannot read config file {path!r}: {exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"config file {path} is larger than {MAX_CONFIG_BYTES // 1024} KB: not a clinicnet config")
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"config file {path} is nested too deeply to be a clinicnet config") from None
     # Accept either top-level keys or a [clinicnet] table.
     table = data.get("clinicnet", data)
     if not isinstance(table, dict):
         raise UsageError(f"config file {path}: [clinicnet] must be a table")
+    schema = _schema()
     out: dict[str, Any] = {}
     for key, value in table.items():
         k = _ALIASES.get(key.replace("-", "_"), key.replace("-", "_"))
         if k not in _KNOWN:
             raise UsageError(f"config file {path}: unknown setting {key!r}")
-        if k in _LIST_KEYS:
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"config file {path}: {key} must be a list of strings")
-            value = tuple(value)
-        out[k] = value
+        out[k] = _coerce(key, value, schema[k], f"config file {path}: ")
     return out
 
 
 def build(cli: Mapping[str, Any], config_path: str | None = None) -> Settings:
-    """Merge defaults < config file < command line, and validate."""
+    """Merge defaults < config file < command line, and validate.
+
+    ``cli`` holds the command line's values, None (or an empty list, or a False
+    flag) where the option was not given.
+    """
     path = config_path or os.environ.get(CONFIG_ENV) or None
     merged: dict[str, Any] = load_file(path) if path else {}
+    schema = _schema()
     for key, value in cli.items():
-        if value is None or (key in _LIST_KEYS and not value) or (isinstance(value, bool) and not value and key in merged):
+        if key not in schema:
+            raise AssertionError(f"unknown setting {key!r} from the command line")
+        list_key = typing.get_origin(schema[key]) is tuple
+        if value is None or (list_key and not value) or (value is False and key in merged):
             continue
-        merged[key] = tuple(value) if key in _LIST_KEYS else value
-    try:
-        s = Settings(**merged)
-    except TypeError as exc:
-        raise UsageError(f"bad settings: {exc}") from None
-    return validate(s)
+        merged[key] = _coerce(key, value, schema[key], _OPTION.get(key, "--" + key.replace("_", "-")) + ": ")
+    return validate(Settings(**merged))
 
 
 def validate(s: Settings) -> Settings:

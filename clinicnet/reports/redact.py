@@ -252,8 +252,13 @@ class Redactor:
             return
         if n not in self._names:
             self._names.add(n)
+            self._names_re = None  # compiled on next use: n registrations, one compile
+
+    def _names_pattern(self) -> re.Pattern[str] | None:
+        if self._names_re is None and self._names:
             alts = "|".join(re.escape(x) for x in sorted(self._names, key=len, reverse=True))
             self._names_re = re.compile(rf"(?<![\w.<#-])(?:{alts})(?![\w#>-])", re.IGNORECASE)
+        return self._names_re
 
     # -- the mapping --------------------------------------------------------------------
 
@@ -331,14 +336,15 @@ class Redactor:
         if not versions:
             s = _V4_RE.sub(self._v4_sub, s)
         s = _FQDN_RE.sub(self._fqdn_sub, s)
-        if self._names_re is not None:
-            s = self._names_re.sub(lambda m: self.mask_host(m.group(0)), s)
+        names = self._names_pattern()
+        if names is not None:
+            s = names.sub(lambda m: self.mask_host(m.group(0)), s)
         s = _WIN_NAME_RE.sub(lambda m: self.mask_host(m.group(0)), s)
         s = _USER_DIR_RE.sub(self._user_sub, s)
         return s
 
     def _mac_sub(self, m: re.Match[str]) -> str:
-        if _HEX_RUN_BEFORE_RE.search(m.string, 0, m.start()):
+        if _hex_run_before(m.string, m.start()):
             return m.group(0)
         return self.mask_mac(m.group(0))
 
@@ -346,14 +352,14 @@ class Redactor:
         octets = [int(x) for x in m.group("addr").split(".")]
         if any(o > 255 for o in octets):
             return m.group(0)
-        if _VERSION_BEFORE_RE.search(m.string, 0, m.start()):
+        if _version_before(m.string, m.start()):
             return m.group(0)
         masked = self._mask_v4(ipaddress.IPv4Address(".".join(map(str, octets))))
         return masked + (m.group("plen") or "")
 
     def _v6_sub(self, m: re.Match[str]) -> str:
         addr = m.group("addr")
-        if _HEX_RUN_BEFORE_RE.search(m.string, 0, m.start()):
+        if _hex_run_before(m.string, m.start()):
             return m.group(0)
         groups = addr.split(":")
         # colon-separated hex bytes ("12:34:56:78:9a:bc:de:f0") are dumps, not addresses
@@ -406,6 +412,33 @@ class Redactor:
         if isinstance(obj, tuple):
             return tuple(self._value(v, key=key) for v in obj)
         return obj
+
+
+# The two look-behind checks below run once per candidate address. Searching the
+# whole text before each candidate (``pattern.search(s, 0, start)``) made a text
+# of many addresses quadratic (64 KB took 14 s); both patterns end at ``start``
+# and can only match its last few characters, so a short window gives the same
+# answer. Look-behinds and ``\b`` still see the characters before the window.
+
+def _hex_run_before(s: str, start: int) -> bool:
+    """A hex group and separator (or ``::``) right before ``start``: a longer run's tail."""
+    # at most "ffff:" (5 characters), plus a newline that ``$`` may stand before
+    return _HEX_RUN_BEFORE_RE.search(s, max(0, start - 8), start) is not None
+
+
+def _version_before(s: str, start: int) -> bool:
+    """"version", "build: " ... right before ``start``: the dotted quad is a version."""
+    # The separator ``\s*[:=]?\s*`` has no length bound: skip it by hand (it lies
+    # between the previous candidate and this one, so the skips add up to the text's
+    # length), then the keyword is at most 7 characters before it.
+    k = start
+    while k > 0 and s[k - 1].isspace():
+        k -= 1
+    if k > 0 and s[k - 1] in ":=":
+        k -= 1
+    while k > 0 and s[k - 1].isspace():
+        k -= 1
+    return _VERSION_BEFORE_RE.search(s, max(0, k - 8), start) is not None
 
 
 def _is_netmask(ip: ipaddress.IPv4Address) -> bool:

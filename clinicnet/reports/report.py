@@ -70,10 +70,11 @@ class Report:
         schema = data.get("schema")
         if not isinstance(schema, str) or not schema.startswith("clinicnet.report/"):
             raise ReportFormatError("not a clinicnet result (no 'schema': 'clinicnet.report/N' key)")
-        try:
-            version = int(schema.rsplit("/", 1)[1])
-        except ValueError:
-            raise ReportFormatError(f"unknown schema {schema!r}") from None
+        tail = schema.rsplit("/", 1)[1]
+        # ASCII digits only: int() also takes "-1", " 1", "1_0" and other scripts' digits
+        if not (tail.isascii() and tail.isdigit()) or int(tail) < 1:
+            raise ReportFormatError(f"unknown schema {schema!r}")
+        version = int(tail)
         if version > SCHEMA_VERSION:
             raise ReportFormatError(
                 f"this result uses schema {schema}, newer than this clinicnet "
