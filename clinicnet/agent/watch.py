@@ -14,6 +14,7 @@ administrator rights.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -228,8 +229,10 @@ def watch(
             state.add(t0, sig, _notes(results))
             rounds.append(TL.Round(t0, sig))
             if progress is not None:
-                progress.write(_progress_line(len(rounds), t0, sig, lang) + "\n")
-                progress.flush()
+                # a terminal that went away must not end a watch that records to disk
+                with contextlib.suppress(OSError, ValueError):
+                    progress.write(_progress_line(len(rounds), t0, sig, lang) + "\n")
+                    progress.flush()
             nxt = t0 + every
             if nxt >= ends:
                 break
@@ -314,15 +317,17 @@ def run_cli(args: Any) -> int:
                     r.add_hostname(h)
         data = r.value(data)
         data["redacted"] = True
-    for fmt, path in outputs.items():
+    for fmt, path in sorted(outputs.items(), key=lambda item: item[1] == "-"):  # files before stdout
         text = (json.dumps(data, ensure_ascii=False, indent=2) + "\n" if fmt == "json"
                 else render_watch.render_html(data, lang))
         output.write_text(path, text)
+    if announce and not settings.quiet:
+        from clinicnet.agent import stdio
+
+        for path in outputs.values():
+            stdio.error_line(("レポートを保存しました: " if lang == "ja" else "report written: ") + path)
     if not settings.quiet and "-" not in outputs.values():
         sys.stdout.write(render_watch.render_text(data, lang))
-    if announce and not settings.quiet:
-        for path in outputs.values():
-            print(("レポートを保存しました: " if lang == "ja" else "report written: ") + path, file=sys.stderr)
     return result.exit_code()
 
 
