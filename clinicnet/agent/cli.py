@@ -76,7 +76,36 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
                    help="no progress and no terminal report")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_probe_settings(p: argparse.ArgumentParser) -> None:
+    """The options probes declare in their SPEC (e.g. --ntp-server): one module adds its own flag."""
+    from clinicnet.agent.config import probe_options
+
+    for opt in probe_options().values():
+        if opt.kind == "bool":
+            p.add_argument(opt.flag, dest=f"probe_{opt.name}", action="store_true", default=None, help=opt.help.en)
+        else:
+            p.add_argument(opt.flag, dest=f"probe_{opt.name}", action="append", default=[], metavar=opt.metavar,
+                           help=opt.help.en + " (repeatable)")
+
+
+def probe_settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The probe-declared settings given on the command line, by name."""
+    return {k[len("probe_"):]: v for k, v in vars(args).items() if k.startswith("probe_")}
+
+
+#: commands whose parsers carry the probe-declared options (building them imports the probe SPECs)
+_PROBE_SETTING_COMMANDS = ("diagnose", "watch")
+
+
+def _wants_probe_settings(argv: Sequence[str]) -> bool:
+    """Whether this command line runs probes: ``--help`` and ``--version`` stay light."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command is None:
+        return not any(a in ("-h", "--help", "--version", "--licenses") for a in argv)  # bare run = diagnose
+    return command in _PROBE_SETTING_COMMANDS
+
+
+def build_parser(probe_settings: bool = False) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="clinicnet",
         description="Can this network carry the IPsec+IKE VPN for online billing and "
@@ -92,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diagnose", help="run all probes and write the report (default command)",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_probe_options(d)
+    if probe_settings:
+        _add_probe_settings(d)
     _add_output_options(d)
     d.add_argument("--output-dir", metavar="DIR",
                    help="where the HTML and JSON go when no --json/--html/--markdown is given (default: .)")
@@ -125,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("watch", help="repeat the light probes on a schedule and report when things went down")
     _add_probe_options(w)
+    if probe_settings:
+        _add_probe_settings(w)
     _add_output_options(w)
     w.add_argument("--every", default="60", metavar="SECONDS", help="seconds between rounds (default 60)")
     w.add_argument("--for", dest="duration", default="8h", metavar="DURATION",
@@ -172,6 +205,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         "markdown": args.markdown,
         "output_dir": args.output_dir,
         "quiet": args.quiet,
+        "probe_settings": probe_settings_of(args),
     }
     settings = config.build(cli, args.config)
     lang = _lang(settings.lang)
@@ -405,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = stdio.setup()
     bare = False
     try:
-        parser = build_parser()
+        parser = build_parser(_wants_probe_settings(list(sys.argv[1:] if argv is None else argv)))
         args = parser.parse_args(argv)
         bare = args.command is None
         code = _run(parser, args, argv)

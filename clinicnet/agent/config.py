@@ -11,12 +11,15 @@ import os
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 from clinicnet.errors import UsageError
 from clinicnet.netaddr import valid_host
 from clinicnet.probes.internet import DEFAULT_CHECKS, parse_check
+
+if TYPE_CHECKING:
+    from clinicnet.probes.interface import ProbeOption
 
 #: where ``diagnose`` looks for a config file when --config is not given
 CONFIG_ENV = "CLINICNET_CONFIG"
@@ -40,6 +43,8 @@ class Settings:
     markdown: str | None = None
     output_dir: str | None = None
     quiet: bool = False
+    #: settings that probes declare themselves (``ProbeSpec.settings``), by name; only those given
+    probe_settings: Mapping[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         """The settings as recorded in the report (no file paths of the PC)."""
@@ -49,10 +54,28 @@ class Settings:
             "internet_checks": list(self.internet_checks),
             "dns_names": list(self.dns_names),
             "timeout": self.timeout,
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in sorted(self.probe_settings.items())},
         }
 
 
-_KNOWN = {f.name for f in fields(Settings)}
+def probe_options() -> dict[str, ProbeOption]:
+    """The settings probes declare, by name (imports the probe SPECs: only when a command needs them)."""
+    from clinicnet.probes import registry
+
+    return {o.name: o for spec in registry.specs() for o in spec.settings}
+
+
+def _coerce_probe_setting(opt: ProbeOption, value: Any, where: str) -> Any:
+    if opt.kind == "bool":
+        return _coerce(opt.name, value, bool, where)
+    hosts = _coerce(opt.name, value, tuple[str, ...], where)
+    for h in hosts:
+        if not valid_host(h):
+            raise UsageError(f"{where}{opt.name}: not a host name or IP address: {h!r}")
+    return hosts
+
+
+_KNOWN = {f.name for f in fields(Settings)} - {"probe_settings"}
 #: singular spellings accepted in the file, as on the command line
 _ALIASES = {"target": "targets", "reflector": "reflectors", "internet_check": "internet_checks", "dns_name": "dns_names"}
 #: how each setting is spelled in a message: the file's key, or the option
@@ -61,8 +84,13 @@ _OPTION = {"targets": "--target", "reflectors": "--reflector", "internet_checks"
 
 
 def _schema() -> dict[str, Any]:
-    """Each setting's type, read from the dataclass: the one schema for file and command line."""
-    return typing.get_type_hints(Settings)
+    """Each setting's type, read from the dataclass: the one schema for file and command line.
+
+    Probe-declared settings are typed by their ``ProbeOption.kind`` instead.
+    """
+    hints = typing.get_type_hints(Settings)
+    hints.pop("probe_settings")
+    return hints
 
 
 def _coerce(name: str, value: Any, tp: Any, where: str) -> Any:
@@ -127,11 +155,18 @@ def load_file(path: str) -> dict[str, Any]:
         raise UsageError(f"config file {path}: [clinicnet] must be a table")
     schema = _schema()
     out: dict[str, Any] = {}
+    probe_settings: dict[str, Any] = {}
     for key, value in table.items():
         k = _ALIASES.get(key.replace("-", "_"), key.replace("-", "_"))
-        if k not in _KNOWN:
+        if k in _KNOWN:
+            out[k] = _coerce(key, value, schema[k], f"config file {path}: ")
+            continue
+        opt = probe_options().get(k)
+        if opt is None:
             raise UsageError(f"config file {path}: unknown setting {key!r}")
-        out[k] = _coerce(key, value, schema[k], f"config file {path}: ")
+        probe_settings[k] = _coerce_probe_setting(opt, value, f"config file {path}: ")
+    if probe_settings:
+        out["probe_settings"] = probe_settings
     return out
 
 
@@ -144,7 +179,14 @@ def build(cli: Mapping[str, Any], config_path: str | None = None) -> Settings:
     path = config_path or os.environ.get(CONFIG_ENV) or None
     merged: dict[str, Any] = load_file(path) if path else {}
     schema = _schema()
+    given = {k: v for k, v in (cli.get("probe_settings") or {}).items() if v not in (None, [], (), False)}
+    if given:
+        options = probe_options()
+        merged["probe_settings"] = {**merged.get("probe_settings", {}), **{
+            k: _coerce_probe_setting(options[k], v, options[k].flag + ": ") for k, v in given.items()}}
     for key, value in cli.items():
+        if key == "probe_settings":
+            continue
         if key not in schema:
             raise AssertionError(f"unknown setting {key!r} from the command line")
         list_key = typing.get_origin(schema[key]) is tuple

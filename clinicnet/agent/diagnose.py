@@ -54,6 +54,7 @@ def context(s: Settings) -> ProbeContext:
         vpn_processes=s.vpn_processes,
         timeout=s.timeout,
         privileged=system.is_admin(),
+        probe_settings=dict(s.probe_settings),
     )
 
 

@@ -271,6 +271,7 @@ def parse_duration(text: str, what: str) -> float:
 def run_cli(args: Any) -> int:
     """``clinicnet watch``: settings as for diagnose, rounds until --for or Ctrl-C, then the report."""
     from clinicnet.agent import config, output
+    from clinicnet.agent.cli import _lang, probe_settings_of
     from clinicnet.agent.diagnose import context
     from clinicnet.agent.runner import run_probes
     from clinicnet.probes import registry
@@ -284,8 +285,8 @@ def run_cli(args: Any) -> int:
         "targets": args.target, "reflectors": args.reflector, "internet_checks": args.internet_check,
         "dns_names": args.dns_name, "timeout": args.timeout, "lang": args.lang, "redact": args.redact,
         "json": args.json, "html": args.html, "markdown": None, "output_dir": args.output_dir, "quiet": args.quiet,
+        "probe_settings": probe_settings_of(args),
     }, args.config)
-    from clinicnet.agent.cli import _lang
 
     lang = _lang(settings.lang)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -106,3 +106,56 @@ def test_clock_skew_against_the_web_servers_date(make_lab):
     assert "clock.skew" in found
     assert 3500 < found["clock.skew"]["evidence"]["skew_seconds"] < 3700  # the PC is an hour ahead
     assert report["verdict"] == "ready_with_warnings"
+
+
+NTP_V4 = "203.0.113.123"
+
+
+def _start_sntp(lab, *args: str) -> None:
+    import sys
+
+    from tests.lab.harness import LAB_DIR
+
+    lab.run("isp", ["ip", "addr", "add", f"{NTP_V4}/32", "dev", "lo"])
+    proc = lab.spawn("isp", [sys.executable, str(LAB_DIR / "sntpserver.py"), "--bind", NTP_V4, *args],
+                     log_name="sntp.log")
+    import time
+
+    for _ in range(50):  # "ready" is printed once the socket is bound
+        if "ready" in (lab.tmpdir / "sntp.log").read_text(encoding="utf-8", errors="replace"):
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError("the lab SNTP server did not start")
+
+
+def test_clock_skew_from_ntp_the_new_probe_end_to_end(make_lab):
+    """--ntp-server (declared by the ntp probe itself) reaches the probe; its offset decides clock.skew."""
+    lab = with_gateway(make_lab(nat_layers=1))
+    _start_sntp(lab, "--offset", "900")
+    report = lab.diagnose(["--ntp-server", NTP_V4])
+    found = {f["id"]: f for f in report["findings"]}
+    ev = found["clock.skew"]["evidence"]
+    assert ev["source"] == "ntp" and -905 < ev["skew_seconds"] < -895  # the server is 15 min ahead
+    assert abs(ev["http_date_skew_seconds"]) < 5  # the web server's clock agrees with the PC
+    ntp = next(p for p in report["probes"] if p["name"] == "ntp")
+    assert ntp["status"] == "ok" and ntp["values"]["servers"][0]["address"] == NTP_V4
+    assert report["settings"]["ntp_servers"] == [NTP_V4]
+
+
+def test_ntp_server_from_the_config_file_and_nothing_sent_without_one(make_lab):
+    lab = with_gateway(make_lab(nat_layers=1))
+    _start_sntp(lab)
+    cfg = lab.tmpdir / "clinicnet.toml"
+    cfg.write_text(f'[clinicnet]\nntp_servers = ["{NTP_V4}"]\n', encoding="utf-8")
+    report = lab.diagnose(["--config", str(cfg)])
+    ntp = next(p for p in report["probes"] if p["name"] == "ntp")
+    assert ntp["status"] == "ok" and abs(ntp["values"]["clock_offset_s"]) < 1
+    assert "clock.skew" not in {f["id"] for f in report["findings"]}
+    plain = lab.diagnose()
+    assert next(p for p in plain["probes"] if p["name"] == "ntp")["reason_code"] == "no_server"
+    bad = lab.tmpdir / "bad.toml"
+    bad.write_text('ntp_servers = ["256.1.1.1"]\n', encoding="utf-8")
+    proc = lab.clinicnet(["diagnose", "--config", str(bad), "--quiet"])
+    assert proc.returncode == 2 and "ntp_servers" in proc.stderr and "Traceback" not in proc.stderr

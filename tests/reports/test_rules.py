@@ -237,3 +237,20 @@ def test_clock_skew(skew, found):
     if found:
         assert got["clock.skew"].severity is Severity.WARNING
         assert got["clock.skew"].evidence["pc_clock"] == ("ahead" if skew > 0 else "behind")
+
+
+def test_clock_skew_prefers_ntp_and_shows_both_sources():
+    inet = e.internet()
+    inet = e.pr("internet", **{**inet.values, "clock_skew_s": 1.0, "clock_references": ["http://web.example/"]})
+    ntp = e.pr("ntp", clock_offset_s=-601.25, clock_references=["ntp://ntp.example"])
+    got = ids(e.healthy(internet=inet, ntp=ntp))
+    f = got["clock.skew"]
+    assert f.evidence["skew_seconds"] == -601.25 and f.evidence["source"] == "ntp"
+    assert f.evidence["pc_clock"] == "behind" and f.evidence["http_date_skew_seconds"] == 1.0
+    assert f.evidence["references"] == ["ntp://ntp.example"]
+    # an NTP offset within the limit wins over a Date header that says otherwise (a proxy's clock)
+    inet_off = e.pr("internet", **{**inet.values, "clock_skew_s": 3600.0})
+    assert "clock.skew" not in ids(e.healthy(internet=inet_off, ntp=e.pr("ntp", clock_offset_s=0.02)))
+    # NTP not measured (skipped): the Date header decides as before
+    skipped = e.pr("ntp", Status.SKIPPED)
+    assert ids(e.healthy(internet=inet_off, ntp=skipped))["clock.skew"].evidence["source"] == "http-date"

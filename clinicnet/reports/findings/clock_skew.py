@@ -5,6 +5,8 @@ applications can fail.
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import internet as internet_probe
+from clinicnet.probes import ntp as ntp_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 #: certificate checks tolerate little; Kerberos-style 5 minutes is the usual limit
@@ -60,8 +62,15 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    inet = ev.values("internet")
-    skew = inet.get("clock_skew_s")
+    """NTP first (milliseconds, round trip taken out), else the web servers' Date headers (seconds).
+
+    Both sources are shown when both measured, so a technician sees whether they agree.
+    """
+    ntp = ev.of(ntp_probe.SPEC)
+    inet = ev.of(internet_probe.SPEC)
+    ntp_offset = ntp.get("clock_offset_s")
+    http_skew = inet.get("clock_skew_s")
+    skew = ntp_offset if ntp_offset is not None else http_skew
     if skew is None or abs(skew) <= CLOCK_SKEW_LIMIT_S:
         return None
     return finding(
@@ -69,5 +78,7 @@ def check(ev: Evidence) -> Finding | None:
         skew_seconds=skew,
         pc_clock="ahead" if skew > 0 else "behind",
         limit_seconds=CLOCK_SKEW_LIMIT_S,
-        references=inet.get("clock_references", []),
+        source="ntp" if ntp_offset is not None else "http-date",
+        references=ntp.get("clock_references", []) if ntp_offset is not None else inet.get("clock_references", []),
+        **({"http_date_skew_seconds": http_skew} if ntp_offset is not None and http_skew is not None else {}),
     )
