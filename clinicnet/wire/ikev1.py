@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clinicnet.wire import vendor_ids
-from clinicnet.wire.ike import (
+from clinicnet.wire.ikebase import (
     DH_NAMES,
     FLAG_V1_ENCRYPTED,
     HEADER,
