@@ -68,7 +68,7 @@ def name_of(table: dict[int, str], value: int) -> str:
 class ReplyKind(enum.StrEnum):
     """What a datagram received on an IKE probe socket turned out to be.
 
-    The first eight values are the probe's outcome names for an IKE-level answer;
+    The first nine values are the probe's outcome names for an IKE-level answer;
     the rest are malformed or foreign datagrams the probe ignores but reports.
     """
 
@@ -80,6 +80,8 @@ class ReplyKind(enum.StrEnum):
     NOTIFY = "notify"
     IKEV1_RESPONSE = "ikev1_response"
     IKEV1_NOTIFY = "ikev1_notify"
+    #: Main Mode message 4 (KE, nonce, NAT-D): the gateway answered our message 3
+    IKEV1_KEY_EXCHANGE = "ikev1_key_exchange"
     TRUNCATED = "truncated"
     LENGTH_MISMATCH = "length_mismatch"
     WRONG_SPI = "wrong_spi"
@@ -104,6 +106,7 @@ _ANSWERS = frozenset(
         ReplyKind.NOTIFY,
         ReplyKind.IKEV1_RESPONSE,
         ReplyKind.IKEV1_NOTIFY,
+        ReplyKind.IKEV1_KEY_EXCHANGE,
     }
 )
 
@@ -308,15 +311,17 @@ def attr_int(value: int | bytes) -> int | None:
     return None
 
 
-def natd_hash(spi_i: bytes, spi_r: bytes, address: str, port: int) -> bytes:
-    """RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | port)."""
+def natd_hash(spi_i: bytes, spi_r: bytes, address: str, port: int, algorithm: str = "sha1") -> bytes:
+    """RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | port); RFC 3947 §3.2 (IKEv1 NAT-D): the same
+    over the cookies with the negotiated hash (``algorithm``, a hashlib name)."""
     packed = ipaddress.ip_address(address).packed
-    return hashlib.sha1(spi_i + spi_r + packed + struct.pack("!H", port & 0xFFFF)).digest()
+    return hashlib.new(algorithm, spi_i + spi_r + packed + struct.pack("!H", port & 0xFFFF)).digest()
 
 
 @dataclass(frozen=True)
 class NatDetection:
-    """IKEv2 NAT detection as the *responder* saw our packet.
+    """IKE NAT detection as the *responder* saw our packet (IKEv2 NAT_DETECTION notifies,
+    ``method="ikev2-natd"``, or IKEv1 NAT-D payloads in Main Mode message 4, ``"ikev1-natd"``).
 
     ``local_behind_nat``: the address/port the gateway saw as our source is not
     the one this PC used, i.e. a NAT between the PC and the gateway rewrote it.
@@ -348,34 +353,45 @@ def nat_detection(
     local_port: int,
     remote_address: str,
     remote_port: int,
+    algorithm: str | None = None,
 ) -> NatDetection:
-    """Recompute the responder's NAT_DETECTION hashes against what this PC used.
+    """Recompute the responder's NAT detection hashes against what this PC used.
 
-    The hashes in a response cover the response's own header SPIs (SPIr set);
-    a responder that hashed with a zero SPIr is accepted too and said so.
+    IKEv2: the hashes in an IKE_SA_INIT response cover the response's own header
+    SPIs (SPIr set); a responder that hashed with a zero SPIr is accepted too and
+    said so. IKEv1 (Main Mode message 4): the hash is the one negotiated in the
+    SA (``algorithm``, a hashlib name, e.g. from ``ikev1.natd_algorithm``);
+    without it nothing is measured.
     """
-    if reply.kind is not ReplyKind.IKEV2_SA_INIT:
+    v1 = reply.kind is ReplyKind.IKEV1_KEY_EXCHANGE
+    method = "ikev1-natd" if v1 else "ikev2-natd"
+    if not v1 and reply.kind is not ReplyKind.IKEV2_SA_INIT:
         return NatDetection(False, detail=f"no IKE_SA_INIT response ({reply.kind.value})")
     if not reply.natd_source or not reply.natd_destination:
-        return NatDetection(False, detail="the responder sent no NAT_DETECTION notifies (NAT-T disabled?)")
+        what = "NAT-D payloads (no NAT-T negotiated?)" if v1 else "NAT_DETECTION notifies (NAT-T disabled?)"
+        return NatDetection(False, detail=f"the responder sent no {what}", method=method)
+    if v1 and algorithm is None:
+        return NatDetection(False, detail="the negotiated hash of the NAT-D payloads is unknown", method=method)
     notes: list[str] = []
     try:
-        local = _natd_match(reply, reply.natd_destination, local_address, local_port, notes)
-        remote = _natd_match(reply, reply.natd_source, remote_address, remote_port, notes)
+        local = _natd_match(reply, reply.natd_destination, local_address, local_port, notes, algorithm)
+        remote = _natd_match(reply, reply.natd_source, remote_address, remote_port, notes, algorithm)
     except ValueError as exc:
-        return NatDetection(False, detail=f"cannot compute NAT detection hashes: {exc}")
+        return NatDetection(False, detail=f"cannot compute NAT detection hashes: {exc}", method=method)
     parts = [
         "this PC is behind NAT" if not local else "no NAT on this side",
         "the gateway is behind NAT" if not remote else "gateway not behind NAT",
     ]
-    return NatDetection(True, not local, not remote, "; ".join(parts + notes))
+    return NatDetection(True, not local, not remote, "; ".join(parts + notes), method=method)
 
 
-def _natd_match(reply: ParsedReply, hashes: Iterable[bytes], address: str, port: int, notes: list[str]) -> bool:
+def _natd_match(
+    reply: ParsedReply, hashes: Iterable[bytes], address: str, port: int, notes: list[str], algorithm: str | None
+) -> bool:
     wanted = set(hashes)
-    if natd_hash(reply.spi_i, reply.spi_r, address, port) in wanted:
+    if natd_hash(reply.spi_i, reply.spi_r, address, port, algorithm or "sha1") in wanted:
         return True
-    if natd_hash(reply.spi_i, bytes(8), address, port) in wanted:
+    if algorithm is None and natd_hash(reply.spi_i, bytes(8), address, port) in wanted:
         notes.append("responder hashed with a zero SPIr (non-standard)")
         return True
     return False
