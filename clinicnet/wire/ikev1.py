@@ -354,6 +354,8 @@ def _main_mode_4(header: Header, natd: list[bytes], common: dict[str, Any]) -> P
     RFC 3947 §3.2: the first NAT-D hashes the address the gateway sent *to* (where it saw
     us), the others its own address(es); they land in ``natd_destination`` and
     ``natd_source`` like IKEv2's notifies, so one NAT detection reads both versions.
+    IKEv1 has no response flag: our own message 3, reflected, has this form too, so a
+    caller ignores a datagram identical to the one it sent.
     """
     if header.spi_r == bytes(8):
         return ParsedReply(ReplyKind.UNEXPECTED, "key exchange with a zero responder cookie", **common)

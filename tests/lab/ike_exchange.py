@@ -42,10 +42,14 @@ def _socket(host: str, port: int) -> tuple[socket.socket, tuple[str, int], tuple
     return sock, (str(local[0]), int(local[1])), (str(info[4][0]), port)
 
 
+_RECORD: list[str] = []
+
+
 def _exchange(
     sock: socket.socket, packet: bytes, spi: bytes, nat_t: bool, wanted: set[ReplyKind], timeout: float, sends: int
 ) -> ParsedReply | None:
-    """Send until a reply of a ``wanted`` kind (or any IKE answer) arrives; None on silence."""
+    """Send until a reply of a ``wanted`` kind (or any IKE answer) arrives; None on silence.
+    The request and the reply taken are kept in ``_RECORD`` (hex) for ``--record``."""
     for _ in range(sends):
         sock.send(packet)
         deadline = time.monotonic() + timeout
@@ -57,8 +61,11 @@ def _exchange(
                 break
             except OSError:  # ICMP error on a connected socket: keep listening until the deadline
                 continue
+            if data == packet:  # our own message reflected (a message 3 has message 4's form)
+                continue
             reply = parse_reply(data, spi_i=spi, nat_t=nat_t)
             if reply.kind in wanted or (reply.is_answer and reply.kind is not ReplyKind.IKEV1_RESPONSE):
+                _RECORD.extend((packet.hex(), data.hex()))
                 return reply
     return None
 
@@ -115,11 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--timeout", type=float, default=1.0)
         if name == "main-mode":
             p.add_argument("--sends", type=int, default=3)
+        p.add_argument("--record", action="store_true", help="add the packets (hex) to the output")
     args = parser.parse_args(argv)
     if args.cmd == "sa-init":
         out = sa_init(args.host, args.port, args.timeout)
     else:
         out = main_mode(args.host, args.port, args.timeout, args.sends)
+    if args.record:
+        out["packets"] = _RECORD
     print(json.dumps(out))
     return 0
 
