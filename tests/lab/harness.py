@@ -146,6 +146,9 @@ class LabOptions:
       IKE_SA_INIT with NO_PROPOSAL_CHOSEN), "ikev2-ignored" (the same charon, and the gateway
       host drops every IKEv2 datagram on UDP 500/4500 by its version byte: IKEv2 gets no answer
       at all, IKEv1 Main Mode is answered, like old gateways that discard what they cannot parse).
+    * ``reflector``: ``clinicnet reflector`` runs on 192.0.2.20 (``lab.reflector_log``), set up
+      the documented way beside a gateway on the same host (ports 10500/14500 plus a DNAT from
+      500/4500 of its own address), and ``diagnose()`` passes ``--reflector 192.0.2.20``.
     """
 
     nat_layers: int = 1
@@ -166,6 +169,7 @@ class LabOptions:
     delay_ms: int = 0
     icmp_filtered: bool = False
     gateway: str = "none"
+    reflector: bool = False
 
     def __post_init__(self) -> None:
         if self.nat_layers not in (0, 1, 2):
@@ -493,6 +497,16 @@ def make_plan(options: LabOptions) -> Plan:
     return plan
 
 
+REFLECTOR_BESIDE_GATEWAY_NFT = f"""
+table ip clinicnet_reflector {{
+  chain pre {{
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr {A.REFLECTOR_V4} udp dport 500 dnat to {A.REFLECTOR_V4}:10500
+    ip daddr {A.REFLECTOR_V4} udp dport 4500 dnat to {A.REFLECTOR_V4}:14500
+  }}
+}}
+"""
+
 #: the gateway host discards IKEv2 (version byte 0x20 at IKE header offset 17; on 4500 after
 #: the four-byte non-ESP marker); ``@th`` offsets are bits from the UDP header's start
 IGNORE_IKEV2_NFT = (
@@ -732,6 +746,8 @@ class Lab:
         self.build_seconds: float | None = None
         #: the gateway's charon when ``options.gateway`` asked for one
         self.charon: Charon | None = None
+        #: the reflector's JSON-lines log when ``options.reflector`` started one
+        self.reflector_log: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -885,6 +901,8 @@ class Lab:
 
             versions = (1, 2) if opts.gateway == "strongswan" else (1,)
             self.charon = start_charon(self, self.tmpdir, A.GATEWAY_V4, versions=versions)
+        if opts.reflector:
+            self._start_reflector()
         for proc in softwires:
             _wait_ready_line(proc, "softwire", _READY_TIMEOUT)
         if softwires:
@@ -892,6 +910,26 @@ class Lab:
         if tun is not None:
             _wait_ready_line(tun, "tunholder", _READY_TIMEOUT)
             self._configure_tunnel()
+
+    def _start_reflector(self) -> None:
+        """``clinicnet reflector`` beside the gateway (packaging/REFLECTOR.md): other ports and a
+        DNAT for the reflector's address only, so a charon binding the wildcard never clashes."""
+        self.nft("dc", REFLECTOR_BESIDE_GATEWAY_NFT)
+        log = self.tmpdir / "reflector.jsonl"
+        proc = self.spawn(
+            "dc",
+            [sys.executable, "-m", "clinicnet", "reflector", "--bind", A.REFLECTOR_V4, "--ports", "10500,14500",
+             "--log", str(log)],
+            log_name="reflector.out",
+            cwd=str(REPO_ROOT),
+            env={"PYTHONPATH": str(REPO_ROOT)},
+        )
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while '"event": "start"' not in (log.read_text(errors="replace") if log.exists() else ""):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise LabError(f"the reflector did not start; see {self.tmpdir / 'reflector.out'}")
+            time.sleep(0.02)
+        self.reflector_log = log
 
     def _configure_delay(self) -> None:
         """Policy routing in the isp: whatever crosses it to or from the clinic detours through
@@ -1110,6 +1148,8 @@ class Lab:
         if self.options.ipv6:
             args += ["--internet-check", f"http://[{A.WEB_V6}]/generate_204"]
         args += ["--dns-name", A.WEB_NAME]
+        if self.options.reflector:
+            args += ["--reflector", A.REFLECTOR_V4]
         if target is not None:
             args += ["--target", target]
         return [*args, *extra]
