@@ -20,26 +20,18 @@ exists, exits 0 on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import heapq
 import itertools
 import os
 import select
-import signal
 import struct
 import sys
 import time
-from types import FrameType
 
-TUNSETIFF = 0x400454CA
-IFF_TUN = 0x0001
-IFF_NO_PI = 0x1000
+from tundev import exit_on_signals, open_tun  # this directory: the helpers run as scripts
+
 #: packets held at most (a flood would otherwise grow the heap without bound)
 MAX_QUEUED = 10_000
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
 
 
 def _checksum(header: bytes) -> int:
@@ -75,10 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     delay = args.delay_ms / 1000.0
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    fd = os.open("/dev/net/tun", os.O_RDWR)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", args.name.encode(), IFF_TUN | IFF_NO_PI))
+    exit_on_signals()
+    fd = open_tun(args.name)
     os.set_blocking(fd, False)
     queue: list[tuple[float, int, bytes]] = []
     order = itertools.count()
