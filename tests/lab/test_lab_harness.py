@@ -408,8 +408,10 @@ def test_loss_each_way(make_lab: LabFactory) -> None:
     for chain, (seen, dropped) in counters.items():
         assert seen >= 400, counters  # the requests (600) resp. the echoes (~480) passed here
         assert 0.14 <= dropped / seen <= 0.26, (chain, counters)
-    # TCP copes (retransmits), as on a real lossy line
-    assert lab.probe("pc", ["http", f"http://{A.WEB_V4}/generate_204", "--timeout", "10"])["status"] == 204
+    # TCP copes (retransmits), as on a real lossy line; a connection still fails now and then
+    # (all four SYN round trips within 5 s lost: 0.36^3 = 5 %), so one of three must succeed
+    url = f"http://{A.WEB_V4}/generate_204"
+    assert any(lab.probe("pc", ["http", url, "--timeout", "5"]).get("status") == 204 for _ in range(3))
 
 
 @pytest.mark.lab
@@ -426,7 +428,7 @@ def test_delay_adds_the_round_trip(make_lab: LabFactory) -> None:
         assert "time=4" in out, out
     assert "ttl=62" in lab.run("pc", ["ping", "-n", "-c1", "-W3", A.GATEWAY_V4]).stdout  # isp + router
     web = lab.probe("pc", ["http", f"http://{A.WEB_NAME}/generate_204", "--timeout", "5"])
-    assert web["status"] == 204 and web["seconds"] >= 1.2, web  # DNS + SYN + request: 3 round trips
+    assert web["status"] == 204 and web["seconds"] >= 1.15, web  # DNS + SYN + request: 3 round trips
     assert lab.probe("pc", ["udp", A.ROUTER_LAN_V4, "9", "--timeout", "1"])["seconds"] < 0.1  # LAN untouched
 
 
