@@ -955,12 +955,16 @@ class Lab:
             ]
             _host(["ip", "-n", self.ns("isp"), family, "-batch", "-"], input="\n".join(cmds) + "\n")
         # the isp answers ARP only for addresses it routes as local *on the asking interface*,
-        # and the clinic's rule now sends that lookup into the TUN: give the clinic's outermost
-        # device the isp's MAC instead (IPv6 neighbour discovery checks addresses, not routes)
-        edge = next(link for link in self.plan.links if link.outer == "isp" and link.inner != "dc")
-        info = json.loads(_host(["ip", "-n", self.ns("isp"), "-j", "link", "show", A.ISP_CLINIC_IFACE]))
-        _host(["ip", "-n", self.ns(edge.inner), "neigh", "replace", A.ISP_PUBLIC_V4, "lladdr",
-               info[0]["address"], "dev", edge.inner_if, "nud", "permanent"])
+        # and the rules above send that lookup into the TUN: both neighbours (the clinic's
+        # outermost device and the dc) get the isp's MAC as a permanent entry instead, or they
+        # lose the isp once their first entry expires (IPv6 neighbour discovery checks
+        # addresses, not routes, and needs nothing)
+        for link in self.plan.links:
+            if link.outer != "isp" or link.inner_v4 is None or link.outer_v4 is None:
+                continue
+            info = json.loads(_host(["ip", "-n", self.ns("isp"), "-j", "link", "show", link.outer_if]))
+            _host(["ip", "-n", self.ns(link.inner), "neigh", "replace", _addr(link.outer_v4), "lladdr",
+                   info[0]["address"], "dev", link.inner_if, "nud", "permanent"])
         # no early demux: it attaches the isp's own TCP socket to a packet still on its way
         # into the TUN, and the forwarding path drops packets that carry a socket
         self.run("isp", ["sysctl", "-q", "-w", "net.ipv4.ip_early_demux=0", "net.ipv4.conf.all.rp_filter=0",

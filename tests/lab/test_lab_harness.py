@@ -422,6 +422,11 @@ def test_delay_adds_the_round_trip(make_lab: LabFactory) -> None:
     rtts = sorted(result["rtt_ms"])
     assert result["received"] == 20, result
     assert rtts[0] >= 400 and rtts[len(rtts) // 2] <= 425, rtts  # measured: 400.5-402 ms idle
+    # neighbours forget (after ~30 s idle): the isp must stay reachable from both sides when
+    # they ask again, although its ARP answers depend on routes the detour redirects
+    for role, isp_address in (("router", A.ISP_PUBLIC_V4), ("dc", A.ISP_DC_V4)):
+        lab.run(role, ["ip", "neigh", "flush", "all"])
+        assert ping(lab, role, isp_address), role
     # every kind of traffic takes the detour, both families, and no extra hop shows
     for target in (A.GATEWAY_V4, A.GATEWAY_V6, A.ISP_PUBLIC_V4):
         out = lab.run("pc", ["ping", "-n", "-c1", "-W3", target], check=False).stdout
