@@ -47,6 +47,8 @@ class FieldScenario:
     verdict: str
     #: (low, high) ms for every IKE round trip the report gives, or None when not the point
     ike_rtt_ms: tuple[float, float] | None = None
+    #: the same for the reflector exchanges (IKE-shaped, NAT-T, ESP)
+    reflector_rtt_ms: tuple[float, float] | None = None
     why: str = ""
 
     def check(self, report: Mapping[str, Any]) -> list[str]:
@@ -56,12 +58,16 @@ class FieldScenario:
         problems += [f"false alarm {fid}" for fid in sorted(self.must_not & found)]
         if report.get("verdict") != self.verdict:
             problems.append(f"verdict {report.get('verdict')} (expected {self.verdict})")
-        if self.ike_rtt_ms is not None:
-            low, high = self.ike_rtt_ms
-            rtts = ike_rtts(report)
+        for what, band, rtts in (
+            ("IKE", self.ike_rtt_ms, ike_rtts(report)),
+            ("reflector", self.reflector_rtt_ms, reflector_rtts(report)),
+        ):
+            if band is None:
+                continue
+            low, high = band
             if not rtts:
-                problems.append("no IKE round trip reported")
-            problems += [f"IKE RTT {rtt:.0f} ms outside {low:.0f}-{high:.0f}" for rtt in rtts if not low <= rtt <= high]
+                problems.append(f"no {what} round trip reported")
+            problems += [f"{what} RTT {rtt:.0f} ms outside {low:.0f}-{high:.0f}" for rtt in rtts if not low <= rtt <= high]
         return problems
 
 
@@ -156,7 +162,10 @@ SCENARIOS: tuple[FieldScenario, ...] = (
         must=frozenset({"nat.present"}),
         must_not=BLOCKED | {"path.lossy", "nat.double"},
         verdict="ready",
-        ike_rtt_ms=(400.0, 460.0),
+        # the gateway's own work (DH for IKE_SA_INIT: 15-85 ms on the loaded lab machine, see
+        # baseline-nat) adds to the path's 400 ms; below 400 is a reply timed from a resend
+        ike_rtt_ms=(400.0, 550.0),
+        reflector_rtt_ms=(400.0, 450.0),
         why="400 ms round trip (satellite, congested uplink): everything answers, each RTT is the real one",
     ),
     FieldScenario(

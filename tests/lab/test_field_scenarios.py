@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tests.lab.field_scenarios import BLOCKED, BY_NAME, SCENARIOS, VERDICTS, ike_rtts, reflector_rtts
@@ -42,8 +43,10 @@ def test_check_names_every_problem() -> None:
         "verdict not_ready (expected ready_with_warnings)",
     ]
     slow = BY_NAME["slow-400ms"]
-    assert slow.check(_report({"nat.present"}, "ready", ike_rtt=401.0)) == []
-    assert slow.check(_report({"nat.present"}, "ready", ike_rtt=268.0)) == ["IKE RTT 268 ms outside 400-460"]
-    assert slow.check(_report({"nat.present"}, "ready")) == ["no IKE round trip reported"]
+    rtt_ok = dataclasses.replace(slow, reflector_rtt_ms=(0.0, 10.0))  # the fake report's reflector said 3 ms
+    assert rtt_ok.check(_report({"nat.present"}, "ready", ike_rtt=401.0)) == []
+    assert rtt_ok.check(_report({"nat.present"}, "ready", ike_rtt=268.0)) == ["IKE RTT 268 ms outside 400-550"]
+    assert rtt_ok.check(_report({"nat.present"}, "ready")) == ["no IKE round trip reported"]
+    assert slow.check(_report({"nat.present"}, "ready", ike_rtt=401.0)) == ["reflector RTT 3 ms outside 400-450"]
     assert ike_rtts(_report(set(), "ready", ike_rtt=5.0)) == [5.0]
     assert reflector_rtts(_report(set(), "ready")) == [3.0]
