@@ -507,13 +507,16 @@ table ip clinicnet_reflector {{
 }}
 """
 
-#: the gateway host discards IKEv2 (version byte 0x20 at IKE header offset 17; on 4500 after
-#: the four-byte non-ESP marker); ``@th`` offsets are bits from the UDP header's start
+#: the gateway host discards IKEv2 to the gateway's addresses (not the reflector's): version
+#: byte 0x20 at IKE header offset 17, on 4500 after the four-byte non-ESP marker; ``@th``
+#: offsets are bits from the UDP header's start
 IGNORE_IKEV2_NFT = (
     "table inet clinicnet_ignore_ikev2 {\n"
     "  chain input {\n    type filter hook input priority -10; policy accept;\n"
     f"    ip daddr {A.GATEWAY_V4} udp dport 500 @th,200,8 0x20 counter drop\n"
     f"    ip daddr {A.GATEWAY_V4} udp dport 4500 @th,64,32 0 @th,232,8 0x20 counter drop\n"
+    f"    ip6 daddr {A.GATEWAY_V6} udp dport 500 @th,200,8 0x20 counter drop\n"
+    f"    ip6 daddr {A.GATEWAY_V6} udp dport 4500 @th,64,32 0 @th,232,8 0x20 counter drop\n"
     "  }\n"
     "}\n"
 )

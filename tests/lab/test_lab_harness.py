@@ -479,6 +479,7 @@ def test_gateway_that_ignores_ikev2(make_lab: LabFactory) -> None:
     assert lab.charon is not None and "IKE_SA_INIT" not in lab.charon.log_text()  # never reached charon
     dropped = lab.run("dc", ["nft", "list", "table", "inet", "clinicnet_ignore_ikev2"]).stdout
     assert dropped.count("packets 1 ") == 2, dropped  # one IKE_SA_INIT dropped per port
+    assert dropped.count("packets 0 ") == 2, dropped  # the IPv6 rules saw nothing
 
 
 # -- lifecycle -----------------------------------------------------------------------------
