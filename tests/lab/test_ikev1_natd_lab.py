@@ -36,19 +36,26 @@ def main_mode(lab: Lab, port: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("nat_layers", "gateway", "port"),
-    [(1, "ikev1-only", 500), (0, "ikev1-only", 500), (2, "ikev2-ignored", 4500), (0, "strongswan", 4500)],
+    ("options", "port", "behind"),
+    [
+        ({"gateway": "ikev1-only"}, 500, True),
+        ({"gateway": "ikev1-only", "nat_layers": 0}, 500, False),
+        ({"gateway": "ikev2-ignored", "nat_layers": 2}, 4500, True),
+        ({"gateway": "strongswan", "nat_layers": 0}, 4500, False),
+        ({"gateway": "ikev1-only", "nat_layers": 0, "cgn": True}, 500, True),  # the carrier's NAT only
+        ({"gateway": "ikev1-only", "nat_random_ports": True}, 500, True),  # port rewritten too
+    ],
+    ids=["nat", "direct", "double-nat-4500", "direct-4500", "cgn", "random-ports"],
 )
 def test_ikev1_nat_detection_agrees_with_strongswan(
-    make_lab: LabFactory, nat_layers: int, gateway: str, port: int
+    make_lab: LabFactory, options: dict[str, Any], port: int, behind: bool
 ) -> None:
-    lab = make_lab(nat_layers=nat_layers, gateway=gateway)
+    lab = make_lab(**options)
     assert lab.charon is not None
     result = main_mode(lab, port)
     assert (result["mm2"], result["mm4"]) == ("ikev1_response", "ikev1_key_exchange"), result
     assert result["mm3_natd_type"] == 20 and result["hash"] == "SHA2_256", result  # RFC 3947, negotiated hash
     nat = result["nat"]
-    behind = nat_layers > 0
     assert (nat["measured"], nat["method"]) == (True, "ikev1-natd"), nat
     assert (nat["local_behind_nat"], nat["remote_behind_nat"]) == (behind, False), nat
     # strongSwan's side of the story: it parsed our NAT-D, answered with its own, and drew the
