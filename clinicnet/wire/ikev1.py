@@ -1,20 +1,28 @@
-"""IKEv1 (RFC 2408/2409): Main Mode message 1, and what an IKEv1 gateway answers.
+"""IKEv1 (RFC 2408/2409): Main Mode messages 1 and 3, and what an IKEv1 gateway answers.
 
 Many gateways that Japanese clinics reach (older Yamaha RTX, Cisco IOS set-ups,
 some providers' concentrators) still speak IKEv1 only and silently ignore
 IKEv2; a Main Mode probe tells "gateway speaks IKEv1 only" apart from
 "UDP 500 is blocked". The message carries the vendor IDs a NAT-T capable client
 sends, since some responders only answer clients that announce NAT-T.
+
+NAT detection needs one more round trip in IKEv1 (RFC 3947): the NAT-D hashes
+travel in messages 3 and 4, after the proposal is agreed and before anything is
+authenticated. Message 3 carries a genuine KE value of the agreed group, a nonce
+and our NAT-D hashes; message 4 brings the gateway's, computed over the address
+and port it saw us at. The probe stops there: message 5 would carry identity
+and proof of a secret the PC does not have, so it is never built.
 """
 
 from __future__ import annotations
 
+import secrets
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from clinicnet.wire import vendor_ids
-from clinicnet.wire.ike import (
+from clinicnet.wire import dh, vendor_ids
+from clinicnet.wire.ikebase import (
     DH_NAMES,
     FLAG_V1_ENCRYPTED,
     HEADER,
@@ -28,6 +36,7 @@ from clinicnet.wire.ike import (
     attr_int,
     chain,
     name_of,
+    natd_hash,
     new_spi,
     parse_attributes,
     walk_payloads,
@@ -38,6 +47,8 @@ AGGRESSIVE = 4
 INFORMATIONAL = 5
 
 PL_SA, PL_P, PL_T, PL_KE, PL_ID, PL_CERT, PL_CR, PL_HASH, PL_SIG, PL_NONCE, PL_N, PL_D, PL_VID = range(1, 14)
+#: NAT-D payload types: RFC 3947, and the drafts' private-use number (draft-02/03, still common)
+PL_NAT_D, PL_NAT_D_DRAFT = 20, 130
 PAYLOAD_NAMES = {
     1: "SA",
     2: "P",
@@ -149,6 +160,13 @@ DEFAULT_VIDS: tuple[str, ...] = (
 )
 
 LIFETIME_S = 28800
+#: nonce length in message 3 (RFC 2409 allows 8..256 bytes; clients send 16..32)
+NONCE_LEN = 32
+#: the negotiated IKEv1 hash (transform attribute 2) as a hashlib name, for NAT-D
+HASH_ALGORITHMS = {"MD5": "md5", "SHA1": "sha1", "SHA2_256": "sha256", "SHA2_384": "sha384", "SHA2_512": "sha512"}
+#: vendor IDs that tell which NAT-D payload type the gateway speaks
+_NAT_T_RFC = frozenset({vendor_ids.RFC3947_NAT_T})
+_NAT_T_DRAFTS = frozenset({vendor_ids.NAT_T_DRAFT_02, vendor_ids.NAT_T_DRAFT_02N, vendor_ids.NAT_T_DRAFT_03})
 
 
 @dataclass(frozen=True)
@@ -195,6 +213,81 @@ def build_main_mode_1(
     return MainModeRequest((NON_ESP_MARKER if nat_t else b"") + header + body, cky, nat_t)
 
 
+class CannotContinue(ValueError):
+    """Message 2 does not allow a message 3 this probe can send (the reason says why)."""
+
+
+@dataclass(frozen=True)
+class KeyExchangeRequest:
+    """Main Mode message 3, and what reading message 4 needs: the agreed hash for NAT-D."""
+
+    packet: bytes = field(repr=False)
+    cookie_i: bytes
+    cookie_r: bytes
+    group: int
+    hash_name: str
+    natd_type: int
+    nat_t: bool
+
+    @property
+    def natd_algorithm(self) -> str:
+        """hashlib name of the NAT-D hash, for :func:`clinicnet.wire.ike.nat_detection`."""
+        return HASH_ALGORITHMS[self.hash_name]
+
+
+def natd_payload_type(vids: tuple[VendorId, ...]) -> int | None:
+    """The NAT-D payload type a gateway's vendor IDs announce (RFC 3947 over the drafts),
+    None when it announced no NAT-T at all (it would then send no NAT-D)."""
+    announced = {v.hex for v in vids}
+    if announced & _NAT_T_RFC:
+        return PL_NAT_D
+    if announced & _NAT_T_DRAFTS:
+        return PL_NAT_D_DRAFT
+    return None
+
+
+def build_main_mode_3(
+    answer: ParsedReply,
+    *,
+    local: tuple[str, int],
+    remote: tuple[str, int],
+    nat_t: bool = False,
+) -> KeyExchangeRequest:
+    """Main Mode message 3 after ``answer`` (message 2): HDR, KE, Ni, NAT-D(remote), NAT-D(local).
+
+    ``local`` is the address and port this PC sends from, ``remote`` the gateway's (RFC 3947
+    §3.2: the first NAT-D hashes the destination, the others the sender's own address).
+    Raises :class:`CannotContinue` when message 2 chose no proposal, a group or hash this
+    probe cannot produce, or announced no NAT-T (a gateway without it sends no NAT-D, so
+    message 3 would measure nothing).
+    """
+    if answer.kind is not ReplyKind.IKEV1_RESPONSE or answer.proposal is None:
+        raise CannotContinue(f"message 2 is no Main Mode answer with a chosen proposal ({answer.kind.value})")
+    if answer.exchange != MAIN_MODE:
+        raise CannotContinue(f"{answer.exchange_name} is not Main Mode")
+    chosen = answer.proposal
+    if chosen.dh_id is None or chosen.dh_id not in dh.SUPPORTED_GROUPS:
+        raise CannotContinue(f"the chosen DH group {chosen.dh or 'none'} is not one this probe can send")
+    if chosen.hash not in HASH_ALGORITHMS:
+        raise CannotContinue(f"the chosen hash {chosen.hash or 'none'} is not one NAT-D can be computed with")
+    natd_type = natd_payload_type(answer.vendor_ids)
+    if natd_type is None:
+        raise CannotContinue("the gateway announced no NAT-T vendor ID, so it sends no NAT-D")
+    algorithm = HASH_ALGORITHMS[chosen.hash]
+    ck_i, ck_r = answer.spi_i, answer.spi_r
+    payloads = [
+        (PL_KE, dh.public_value(chosen.dh_id)),
+        (PL_NONCE, secrets.token_bytes(NONCE_LEN)),
+        (natd_type, natd_hash(ck_i, ck_r, *remote, algorithm)),
+        (natd_type, natd_hash(ck_i, ck_r, *local, algorithm)),
+    ]
+    body = chain(payloads)
+    header = HEADER.pack(ck_i, ck_r, PL_KE, 0x10, MAIN_MODE, 0, 0, 28 + len(body))
+    return KeyExchangeRequest(
+        (NON_ESP_MARKER if nat_t else b"") + header + body, ck_i, ck_r, chosen.dh_id, chosen.hash, natd_type, nat_t
+    )
+
+
 def parse_body(data: bytes, header: Header, common: dict[str, Any]) -> ParsedReply:
     """Classify an IKEv1 message whose header already checked out (ours, whole)."""
     if header.flags & FLAG_V1_ENCRYPTED:
@@ -208,6 +301,7 @@ def parse_body(data: bytes, header: Header, common: dict[str, Any]) -> ParsedRep
     vids: list[VendorId] = []
     proposal: ChosenProposal | None = None
     has_sa = False
+    natd: list[bytes] = []
     for p in walked.payloads:
         if p.ptype == PL_N:
             if len(p.body) < 8:
@@ -223,6 +317,10 @@ def parse_body(data: bytes, header: Header, common: dict[str, Any]) -> ParsedRep
             proposal, err = parse_sa(p.body)
             if err:
                 return ParsedReply(ReplyKind.BAD_PAYLOAD, f"SA payload: {err}", **common)
+        elif p.ptype in (PL_NAT_D, PL_NAT_D_DRAFT):
+            if not p.body:
+                return ParsedReply(ReplyKind.BAD_PAYLOAD, "empty NAT-D payload", **common)
+            natd.append(p.body)
     common.update(notifies=tuple(notifies), vendor_ids=tuple(vids), proposal=proposal)
     # trailing bytes are tolerated in IKEv1: several old implementations pad messages
     if notifies:
@@ -240,9 +338,39 @@ def parse_body(data: bytes, header: Header, common: dict[str, Any]) -> ParsedRep
         if proposal is None:
             return ParsedReply(ReplyKind.BAD_PAYLOAD, "SA payload without a transform", **common)
         return ParsedReply(ReplyKind.IKEV1_RESPONSE, f"IKEv1 {common['exchange_name']} response", **common)
+    types = {p.ptype for p in walked.payloads}
+    if header.exchange == MAIN_MODE and {PL_KE, PL_NONCE} <= types:
+        return _main_mode_4(header, natd, common)
     return ParsedReply(
         ReplyKind.UNEXPECTED,
         f"IKEv1 {common['exchange_name']} with payloads {', '.join(names) or 'none'}",
+        **common,
+    )
+
+
+def _main_mode_4(header: Header, natd: list[bytes], common: dict[str, Any]) -> ParsedReply:
+    """Message 4: KE, Nr and (with NAT-T) NAT-D payloads, in the clear.
+
+    RFC 3947 §3.2: the first NAT-D hashes the address the gateway sent *to* (where it saw
+    us), the others its own address(es); they land in ``natd_destination`` and
+    ``natd_source`` like IKEv2's notifies, so one NAT detection reads both versions.
+    IKEv1 has no response flag: our own message 3, reflected, has this form too, so a
+    caller ignores a datagram identical to the one it sent.
+    """
+    if header.spi_r == bytes(8):
+        return ParsedReply(ReplyKind.UNEXPECTED, "key exchange with a zero responder cookie", **common)
+    if header.message_id != 0:
+        return ParsedReply(
+            ReplyKind.WRONG_MESSAGE_ID, f"message id {header.message_id} in Main Mode (must be 0)", **common
+        )
+    if len(natd) == 1:
+        return ParsedReply(ReplyKind.BAD_PAYLOAD, "one NAT-D payload (at least two are sent)", **common)
+    with_natd = f" and {len(natd)} NAT-D" if natd else " without NAT-D"
+    return ParsedReply(
+        ReplyKind.IKEV1_KEY_EXCHANGE,
+        f"IKEv1 Main Mode key exchange (message 4){with_natd}",
+        natd_destination=tuple(natd[:1]),
+        natd_source=tuple(natd[1:]),
         **common,
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clinicnet.wire import dh
-from clinicnet.wire.ike import (
+from clinicnet.wire.ikebase import (
     DH_NAMES,
     FLAG_V2_INITIATOR,
     FLAG_V2_RESPONSE,

@@ -120,6 +120,9 @@ WAN_IFACE = "wan0"  # outer side of router, modem and cgn
 ISP_CLINIC_IFACE = "clinic0"  # isp side of the clinic's public link
 ISP_DC_IFACE = "dc0"
 DC_IFACE = "eth0"
+#: the isp's TUN held by ``delayrelay.py`` (``delay_ms``), and the routing table that leads into it
+DELAY_IFACE = "delay0"
+DELAY_TABLE = 77
 
 #: every role in topology order, inside to outside
 ALL_ROLES = ("pc", "router", "modem", "cgn", "aftr", "isp", "dc")

@@ -44,16 +44,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import addresses as A
 from . import netns
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; strongswan.py is imported when used
+    from .strongswan import Charon
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB_DIR = Path(__file__).resolve().parent
 
 #: accepted ``LabOptions.dns`` values
 DNS_MODES = ("ok", "down", "servfail", "refused", "timeout")
+#: accepted ``LabOptions.gateway`` values (see LabOptions)
+GATEWAY_MODES = ("none", "strongswan", "ikev1-only", "ikev2-ignored")
+#: ICMPv6 types that keep a link working (neighbour discovery): never lost, never filtered
+_ND_TYPES = "{ nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }"
 #: accepted ``blocks_at``/``rejects_at`` values besides the role names
 EDGE = "edge"
 #: short reject specs understood by nft's family-agnostic ``icmpx``
@@ -122,6 +129,26 @@ class LabOptions:
       port; Linux conntrack would pass ESP).  The router keeps NAPT on its LAN, as consumer
       routers in DS-Lite mode commonly do (RFC 6333's B4 does not NAT; the trace looks the same).
       Needs ``nat_layers=1`` and no ``cgn``.
+    * ``loss_percent``: that share of IP packets (IPv4 and IPv6; ARP and neighbour discovery
+      excepted) is dropped at random on the link between the clinic and the isp, independently
+      in each direction and per fragment (nftables ``numgen random`` on the isp's ``clinic0``
+      ingress and egress hooks: before reassembly, after fragmentation).
+    * ``delay_ms``: the round trip between the clinic and anything beyond the isp (web, DNS,
+      gateway, reflector, the isp itself) grows by this much: the isp routes every packet
+      crossing it to or from the clinic through ``delayrelay.py`` (a TUN), which holds it
+      ``delay_ms / 2`` per direction.  The kernel has no netem; see delayrelay.py for accuracy.
+    * ``icmp_filtered``: the isp drops every ICMP / ICMPv6 packet (neighbour discovery excepted)
+      crossing the clinic link, both ways: no ping, no traceroute hops beyond the clinic, no
+      port-unreachable, no fragmentation-needed from upstream.
+    * ``gateway``: an IKE responder on 192.0.2.10 started with the lab (``lab.charon``):
+      "none" (tests start their own, see strongswan.py), "strongswan" (IKEv2 and IKEv1 PSK
+      connections), "ikev1-only" (charon with only the IKEv1 connection: it answers an IKEv2
+      IKE_SA_INIT with NO_PROPOSAL_CHOSEN), "ikev2-ignored" (the same charon, and the gateway
+      host drops every IKEv2 datagram on UDP 500/4500 by its version byte: IKEv2 gets no answer
+      at all, IKEv1 Main Mode is answered, like old gateways that discard what they cannot parse).
+    * ``reflector``: ``clinicnet reflector`` runs on 192.0.2.20 (``lab.reflector_log``), set up
+      the documented way beside a gateway on the same host (ports 10500/14500 plus a DNAT from
+      500/4500 of its own address), and ``diagnose()`` passes ``--reflector 192.0.2.20``.
     """
 
     nat_layers: int = 1
@@ -138,12 +165,23 @@ class LabOptions:
     rejects_at: str = "isp"
     web_clock_offset_s: float = 0.0
     dslite: bool = False
+    loss_percent: int = 0
+    delay_ms: int = 0
+    icmp_filtered: bool = False
+    gateway: str = "none"
+    reflector: bool = False
 
     def __post_init__(self) -> None:
         if self.nat_layers not in (0, 1, 2):
             raise ValueError(f"nat_layers must be 0, 1 or 2, not {self.nat_layers!r}")
         if self.dns not in DNS_MODES:
             raise ValueError(f"dns must be one of {DNS_MODES}, not {self.dns!r}")
+        if self.gateway not in GATEWAY_MODES:
+            raise ValueError(f"gateway must be one of {GATEWAY_MODES}, not {self.gateway!r}")
+        if not 0 <= self.loss_percent <= 100:
+            raise ValueError(f"loss_percent must be 0..100, not {self.loss_percent!r}")
+        if not 0 <= self.delay_ms <= 10_000:
+            raise ValueError(f"delay_ms must be 0..10000, not {self.delay_ms!r}")
         if not self.ipv4 and not self.ipv6:
             object.__setattr__(self, "ipv6", True)  # an IPv6-only PC has IPv6, by definition
         if self.nat_random_ports and self.nat_layers == 0:
@@ -444,6 +482,10 @@ def make_plan(options: LabOptions) -> Plan:
             f'    oifname "{c}" counter drop\n  }}\n'
             "}\n"
         )
+    if options.loss_percent or options.icmp_filtered:
+        nft["isp"].append(_clinic_link_impairments(options))
+    if options.gateway == "ikev2-ignored":
+        nft["dc"].append(IGNORE_IKEV2_NFT)
     plan.nft = {role: "".join(parts) for role, parts in nft.items() if parts}
 
     servers = []
@@ -453,6 +495,58 @@ def make_plan(options: LabOptions) -> Plan:
         servers.append(f"nameserver {A.DNS_V6}")
     plan.resolv_conf = "\n".join([*servers, "options timeout:1 attempts:1", ""])
     return plan
+
+
+REFLECTOR_BESIDE_GATEWAY_NFT = f"""
+table ip clinicnet_reflector {{
+  chain pre {{
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr {A.REFLECTOR_V4} udp dport 500 dnat to {A.REFLECTOR_V4}:10500
+    ip daddr {A.REFLECTOR_V4} udp dport 4500 dnat to {A.REFLECTOR_V4}:14500
+  }}
+}}
+"""
+
+#: the gateway host discards IKEv2 to the gateway's addresses (not the reflector's): version
+#: byte 0x20 at IKE header offset 17, on 4500 after the four-byte non-ESP marker; ``@th``
+#: offsets are bits from the UDP header's start
+IGNORE_IKEV2_NFT = (
+    "table inet clinicnet_ignore_ikev2 {\n"
+    "  chain input {\n    type filter hook input priority -10; policy accept;\n"
+    f"    ip daddr {A.GATEWAY_V4} udp dport 500 @th,200,8 0x20 counter drop\n"
+    f"    ip daddr {A.GATEWAY_V4} udp dport 4500 @th,64,32 0 @th,232,8 0x20 counter drop\n"
+    f"    ip6 daddr {A.GATEWAY_V6} udp dport 500 @th,200,8 0x20 counter drop\n"
+    f"    ip6 daddr {A.GATEWAY_V6} udp dport 4500 @th,64,32 0 @th,232,8 0x20 counter drop\n"
+    "  }\n"
+    "}\n"
+)
+
+
+def _clinic_link_impairments(options: LabOptions) -> str:
+    """Random loss and/or an ICMP filter on the isp's clinic-facing link, both directions.
+
+    Netdev ingress/egress hooks see each packet as it is on the wire: fragments one by one
+    (before the isp reassembles anything, after it fragments), so loss is per packet, as on a
+    real line.  Neighbour discovery and ARP are spared: a lost neighbour solicitation only
+    adds the kernel's own retry delay, which would blur the measured loss rate.
+    """
+    rules = [f"meta protocol ip6 icmpv6 type {_ND_TYPES} accept"]
+    if options.icmp_filtered:
+        rules += ["meta protocol ip ip protocol icmp counter drop",
+                  "meta protocol ip6 meta l4proto ipv6-icmp counter drop"]
+    if options.loss_percent:
+        rules += [  # the first rule counts what the second one chooses from (the self-test reads both)
+            'meta protocol { ip, ip6 } counter comment "seen"',
+            f"meta protocol {{ ip, ip6 }} numgen random mod 100 < {options.loss_percent} counter drop",
+        ]
+    body = "".join(f"    {rule}\n" for rule in rules)
+    dev = A.ISP_CLINIC_IFACE
+    return (
+        "table netdev clinicnet_link {\n"
+        f"  chain from_clinic {{\n    type filter hook ingress device \"{dev}\" priority 0; policy accept;\n{body}  }}\n"
+        f"  chain to_clinic {{\n    type filter hook egress device \"{dev}\" priority 0; policy accept;\n{body}  }}\n"
+        "}\n"
+    )
 
 
 def dnsmasq_argv(options: LabOptions, logfile: Path) -> list[list[str]]:
@@ -653,6 +747,10 @@ class Lab:
         self.last_diagnose: subprocess.CompletedProcess[str] | None = None
         #: seconds the last build took (namespaces up to services ready)
         self.build_seconds: float | None = None
+        #: the gateway's charon when ``options.gateway`` asked for one
+        self.charon: Charon | None = None
+        #: the reflector's JSON-lines log when ``options.reflector`` started one
+        self.reflector_log: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -786,8 +884,28 @@ class Lab:
                     text=True,
                     log_name=f"softwire-{role}.log",
                 ))
+        relay: subprocess.Popen[str] | None = None
+        if opts.delay_ms:
+            relay = self.spawn(
+                "isp",
+                [sys.executable, str(LAB_DIR / "delayrelay.py"), "--name", A.DELAY_IFACE,
+                 "--delay-ms", f"{opts.delay_ms / 2:g}"],
+                stdout=subprocess.PIPE,
+                text=True,
+                log_name="delayrelay.log",
+            )
         for wait in waits:
             wait()
+        if relay is not None:
+            _wait_ready_line(relay, "delayrelay", _READY_TIMEOUT)
+            self._configure_delay()
+        if opts.gateway != "none":
+            from .strongswan import start_charon
+
+            versions = (1, 2) if opts.gateway == "strongswan" else (1,)
+            self.charon = start_charon(self, self.tmpdir, A.GATEWAY_V4, versions=versions)
+        if opts.reflector:
+            self._start_reflector()
         for proc in softwires:
             _wait_ready_line(proc, "softwire", _READY_TIMEOUT)
         if softwires:
@@ -795,6 +913,65 @@ class Lab:
         if tun is not None:
             _wait_ready_line(tun, "tunholder", _READY_TIMEOUT)
             self._configure_tunnel()
+
+    def _start_reflector(self) -> None:
+        """``clinicnet reflector`` beside the gateway (packaging/REFLECTOR.md): other ports and a
+        DNAT for the reflector's address only, so a charon binding the wildcard never clashes."""
+        self.nft("dc", REFLECTOR_BESIDE_GATEWAY_NFT)
+        log = self.tmpdir / "reflector.jsonl"
+        proc = self.spawn(
+            "dc",
+            [sys.executable, "-m", "clinicnet", "reflector", "--bind", A.REFLECTOR_V4, "--ports", "10500,14500",
+             "--log", str(log)],
+            log_name="reflector.out",
+            cwd=str(REPO_ROOT),
+            env={"PYTHONPATH": str(REPO_ROOT)},
+        )
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while '"event": "start"' not in (log.read_text(errors="replace") if log.exists() else ""):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise LabError(f"the reflector did not start; see {self.tmpdir / 'reflector.out'}")
+            time.sleep(0.02)
+        self.reflector_log = log
+
+    def _configure_delay(self) -> None:
+        """Policy routing in the isp: whatever crosses it to or from the clinic detours through
+        the relay's TUN (table DELAY_TABLE), and comes back out of the TUN into the main table.
+
+        The ``local`` rule moves behind the clinic's rule so packets for the isp's own services
+        (web, DNS) are delayed too; locally generated packets (``iif lo``) are sent into the
+        TUN after the ``local`` lookup, so the isp still talks to itself directly.  Packets the
+        relay writes back carry the isp's own source address (web and DNS replies), which the
+        kernel accepts only with ``accept_local``; ``rp_filter`` would drop them all.
+        """
+        t, table = A.DELAY_IFACE, A.DELAY_TABLE
+        families = [("-4", A.ISP_PUBLIC_V4)] + ([("-6", A.ISP_PUBLIC_V6)] if self.options.ipv6 else [])
+        _host(["ip", "-n", self.ns("isp"), "link", "set", t, "up"])
+        for family, src in families:
+            cmds = [
+                f"route add default dev {t} table {table} src {src}",
+                f"rule add pref 10 iif {A.ISP_CLINIC_IFACE} lookup {table}",
+                f"rule add pref 11 iif {A.ISP_DC_IFACE} lookup {table}",
+                "rule add pref 20 lookup local",
+                "rule del pref 0",
+                f"rule add pref 30 iif lo lookup {table}",
+            ]
+            _host(["ip", "-n", self.ns("isp"), family, "-batch", "-"], input="\n".join(cmds) + "\n")
+        # the isp answers ARP only for addresses it routes as local *on the asking interface*,
+        # and the rules above send that lookup into the TUN: both neighbours (the clinic's
+        # outermost device and the dc) get the isp's MAC as a permanent entry instead, or they
+        # lose the isp once their first entry expires (IPv6 neighbour discovery checks
+        # addresses, not routes, and needs nothing)
+        for link in self.plan.links:
+            if link.outer != "isp" or link.inner_v4 is None or link.outer_v4 is None:
+                continue
+            info = json.loads(_host(["ip", "-n", self.ns("isp"), "-j", "link", "show", link.outer_if]))
+            _host(["ip", "-n", self.ns(link.inner), "neigh", "replace", _addr(link.outer_v4), "lladdr",
+                   info[0]["address"], "dev", link.inner_if, "nud", "permanent"])
+        # no early demux: it attaches the isp's own TCP socket to a packet still on its way
+        # into the TUN, and the forwarding path drops packets that carry a socket
+        self.run("isp", ["sysctl", "-q", "-w", "net.ipv4.ip_early_demux=0", "net.ipv4.conf.all.rp_filter=0",
+                         f"net.ipv4.conf.{t}.rp_filter=0", f"net.ipv4.conf.{t}.accept_local=1"])
 
     def _configure_softwire(self) -> None:
         """Addresses, MTU and routes on both ends of the DS-Lite softwire."""
@@ -978,6 +1155,8 @@ class Lab:
         if self.options.ipv6:
             args += ["--internet-check", f"http://[{A.WEB_V6}]/generate_204"]
         args += ["--dns-name", A.WEB_NAME]
+        if self.options.reflector:
+            args += ["--reflector", A.REFLECTOR_V4]
         if target is not None:
             args += ["--target", target]
         return [*args, *extra]

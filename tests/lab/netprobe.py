@@ -13,6 +13,9 @@ Subcommands::
     resolve NAME [--family 0|4|6]                     -> {"addresses"} | {"error", "gai"}
     dns NAME [--type A|AAAA] [--server S] [--timeout T] -> {"rcode", "answers"} | {"error"}
     udp-echo --bind ADDR --port P                     (server: prints READY, echoes as JSON)
+    udp-burst HOST PORT [--count N] [--interval S] [--timeout T]
+        -> {"sent", "received", "rtt_ms": [...]}  (numbered datagrams to a udp-echo; for
+           measuring a lab path's loss and delay)
 """
 
 from __future__ import annotations
@@ -171,6 +174,48 @@ def _udp_echo(bind: str, port: int) -> int:
         sock.sendto(json.dumps(reply).encode(), peer)
 
 
+def _udp_burst(host: str, port: int, count: int, interval: float, timeout: float) -> dict[str, Any]:
+    """Numbered datagrams at a steady pace; replies are matched by number, so a reply is
+    timed from the datagram it answers and duplicates or strays are not counted."""
+    info = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
+    sock = socket.socket(info[0], socket.SOCK_DGRAM)
+    sock.connect(info[4])
+    sock.setblocking(False)
+    tag = secrets.token_hex(4)
+    sent_at: dict[int, float] = {}
+    rtts: dict[int, float] = {}
+
+    def drain() -> None:
+        while True:
+            try:
+                data = sock.recv(65535)
+            except (BlockingIOError, ConnectionRefusedError):
+                return
+            try:
+                seq_tag, seq = json.loads(data)["data"].split(":")
+                n = int(seq)
+            except (ValueError, KeyError):
+                continue
+            if seq_tag == tag and n in sent_at and n not in rtts:
+                rtts[n] = (time.monotonic() - sent_at[n]) * 1000
+
+    for n in range(count):
+        sent_at[n] = time.monotonic()
+        try:
+            sock.send(f"{tag}:{n}".encode())
+        except OSError:
+            pass
+        end = sent_at[n] + interval
+        while time.monotonic() < end:
+            drain()
+            time.sleep(min(0.001, max(0.0, end - time.monotonic())))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(rtts) < count:
+        drain()
+        time.sleep(0.001)
+    return {"sent": count, "received": len(rtts), "rtt_ms": [round(rtts[n], 3) for n in sorted(rtts)]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -195,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("udp-echo")
     p.add_argument("--bind", required=True)
     p.add_argument("--port", type=int, required=True)
+    p = sub.add_parser("udp-burst")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--interval", type=float, default=0.005)
+    p.add_argument("--timeout", type=float, default=1.0)
     args = parser.parse_args(argv)
 
     if args.cmd == "udp-echo":
@@ -203,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         out = _http(args.url, args.timeout, args.source_port)
     elif args.cmd == "udp":
         out = _udp(args.host, args.port, args.payload, args.timeout, args.source_port)
+    elif args.cmd == "udp-burst":
+        out = _udp_burst(args.host, args.port, args.count, args.interval, args.timeout)
     elif args.cmd == "resolve":
         out = _resolve(args.name, args.family)
     else:

@@ -14,24 +14,15 @@ Prints ``READY`` once both the interface and the socket exist; exits 0 on SIGTER
 from __future__ import annotations
 
 import argparse
-import fcntl
 import ipaddress
 import os
 import select
-import signal
 import socket
-import struct
 import sys
-from types import FrameType
 
-TUNSETIFF = 0x400454CA
-IFF_TUN = 0x0001
-IFF_NO_PI = 0x1000
+from tundev import exit_on_signals, open_tun  # this directory: the helpers run as scripts
+
 IPPROTO_IPIP = 4
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,10 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     remote = ipaddress.IPv6Address(args.remote)
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    fd = os.open("/dev/net/tun", os.O_RDWR)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", args.name.encode(), IFF_TUN | IFF_NO_PI))
+    exit_on_signals()
+    fd = open_tun(args.name)
     raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_IPIP)
     raw.bind((args.local, 0))
     print("READY", flush=True)

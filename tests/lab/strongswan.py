@@ -164,14 +164,30 @@ charon {{
 """
 
 
-def swanctl_conf(address: str, *, ikev2_proposals: str, ikev1_proposals: str) -> str:
-    """Two PSK connections (IKEv2 and IKEv1); ``address`` may list several, comma-separated."""
+def swanctl_conf(
+    address: str, *, ikev2_proposals: str, ikev1_proposals: str, versions: tuple[int, ...] = (1, 2)
+) -> str:
+    """PSK connections for the IKE ``versions`` (both by default); ``address`` may list several,
+    comma-separated.  Without an IKEv2 connection charon answers IKE_SA_INIT with
+    NO_PROPOSAL_CHOSEN (it finds no IKE config for the addresses)."""
+    ikev2 = _IKEV2_CONN.format(address=address, proposals=ikev2_proposals) if 2 in versions else ""
+    ikev1 = _IKEV1_CONN.format(address=address, proposals=ikev1_proposals) if 1 in versions else ""
     return f"""\
 connections {{
+{ikev2}{ikev1}}}
+secrets {{
+    ike-lab {{
+        secret = "{LAB_PSK}"
+    }}
+}}
+"""
+
+
+_IKEV2_CONN = """\
     lab-ikev2 {{
         version = 2
         local_addrs = {address}
-        proposals = {ikev2_proposals}
+        proposals = {proposals}
         local {{
             auth = psk
             id = gateway.lab.test
@@ -186,10 +202,12 @@ connections {{
             }}
         }}
     }}
+"""
+_IKEV1_CONN = """\
     lab-ikev1 {{
         version = 1
         local_addrs = {address}
-        proposals = {ikev1_proposals}
+        proposals = {proposals}
         local {{
             auth = psk
             id = gateway.lab.test
@@ -204,12 +222,6 @@ connections {{
             }}
         }}
     }}
-}}
-secrets {{
-    ike-lab {{
-        secret = "{LAB_PSK}"
-    }}
-}}
 """
 
 
@@ -228,6 +240,7 @@ def start_charon(
     send_vendor_id: bool = True,
     libipsec: bool = False,
     extra_addresses: tuple[str, ...] = (),
+    versions: tuple[int, ...] = (1, 2),
     timeout: float = 10.0,
 ) -> Charon:
     """Start charon in ``role``'s namespace of a lab (or in the namespace named
@@ -249,7 +262,9 @@ def start_charon(
     )
     swan = workdir / "swanctl.conf"
     local_addrs = ", ".join((address, *extra_addresses))
-    swan.write_text(swanctl_conf(local_addrs, ikev2_proposals=ikev2_proposals, ikev1_proposals=ikev1_proposals))
+    swan.write_text(
+        swanctl_conf(local_addrs, ikev2_proposals=ikev2_proposals, ikev1_proposals=ikev1_proposals, versions=versions)
+    )
     # private mount namespace: our own /run holds charon.pid, the distribution's stays untouched
     script = f'mount --bind "{rundir}" /run && exec {CHARON}'
     argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]

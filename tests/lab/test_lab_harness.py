@@ -350,6 +350,138 @@ def test_reject_at_router(make_lab: LabFactory) -> None:
     assert (result["result"], result["offender"]) == ("icmp", A.ROUTER_LAN_V4), result
 
 
+# -- field conditions: loss, delay, ICMP filtering, IKEv1-only gateways ----------------------
+
+ECHO_PORT = 9999
+
+
+def burst(lab: Lab, count: int, interval: float, target: str = A.REFLECTOR_V4, timeout: float = 1.0) -> dict:
+    """Numbered UDP round trips from the PC to an echo server in the data centre."""
+    return lab.probe("pc", ["udp-burst", target, str(ECHO_PORT), "--count", str(count),
+                            "--interval", str(interval), "--timeout", str(timeout)], timeout=120)
+
+
+def link_counters(lab: Lab) -> dict[str, tuple[int, int]]:
+    """(packets seen, packets dropped at random) per direction of the clinic link."""
+    import json
+
+    ruleset = json.loads(lab.run("isp", ["nft", "-j", "list", "table", "netdev", "clinicnet_link"]).stdout)
+    out: dict[str, list[int]] = {}
+    for item in ruleset["nftables"]:
+        rule = item.get("rule")
+        if not rule:
+            continue
+        packets = next((e["counter"]["packets"] for e in rule["expr"] if "counter" in e), None)
+        if packets is None:
+            continue
+        kind = "drop" if any("drop" in e for e in rule["expr"]) and "numgen" in json.dumps(rule) else "seen"
+        if kind == "seen" and rule.get("comment") != "seen":
+            continue
+        out.setdefault(rule["chain"], [0, 0])[kind == "drop"] = packets
+    return {chain: (v[0], v[1]) for chain, v in out.items()}
+
+
+def test_field_options_plan() -> None:
+    for bad in ({"loss_percent": 101}, {"loss_percent": -1}, {"delay_ms": -5}, {"gateway": "cisco"}):
+        with pytest.raises(ValueError):
+            LabOptions(**bad)  # type: ignore[arg-type]
+    plan = make_plan(LabOptions(loss_percent=20, icmp_filtered=True, gateway="ikev2-ignored"))
+    isp = plan.nft["isp"]
+    assert 'hook ingress device "clinic0"' in isp and 'hook egress device "clinic0"' in isp
+    assert isp.count("numgen random mod 100 < 20 counter drop") == 2  # each way
+    assert isp.count("ip protocol icmp counter drop") == 2
+    assert "@th,200,8 0x20 counter drop" in plan.nft["dc"]
+    assert "clinicnet_link" not in make_plan(LabOptions()).nft.get("isp", "")
+    assert "dc" not in make_plan(LabOptions(gateway="ikev1-only")).nft
+
+
+@pytest.mark.lab
+def test_loss_each_way(make_lab: LabFactory) -> None:
+    # 20 % per direction: a round trip survives with 0.8 * 0.8 = 64 %; with 600 round trips a
+    # band of +-8 points is about 4 standard deviations, so a correct lab fails ~1 run in 10^4
+    lab = make_lab(loss_percent=20)
+    lab.udp_echo("dc", A.REFLECTOR_V4, ECHO_PORT)
+    result = burst(lab, 600, 0.002)
+    assert 0.56 <= result["received"] / result["sent"] <= 0.72, result["received"]
+    counters = link_counters(lab)
+    assert set(counters) == {"from_clinic", "to_clinic"}, counters
+    for chain, (seen, dropped) in counters.items():
+        assert seen >= 400, counters  # the requests (600) resp. the echoes (~480) passed here
+        assert 0.14 <= dropped / seen <= 0.26, (chain, counters)
+    # TCP copes (retransmits), as on a real lossy line; a connection still fails now and then
+    # (all four SYN round trips within 5 s lost: 0.36^3 = 5 %), so one of three must succeed
+    url = f"http://{A.WEB_V4}/generate_204"
+    assert any(lab.probe("pc", ["http", url, "--timeout", "5"]).get("status") == 204 for _ in range(3))
+
+
+@pytest.mark.lab
+def test_delay_adds_the_round_trip(make_lab: LabFactory) -> None:
+    lab = make_lab(delay_ms=400, ipv6=True)
+    lab.udp_echo("dc", A.REFLECTOR_V4, ECHO_PORT)
+    result = burst(lab, 20, 0.05)
+    rtts = sorted(result["rtt_ms"])
+    assert result["received"] == 20, result
+    assert rtts[0] >= 400 and rtts[len(rtts) // 2] <= 425, rtts  # measured: 400.5-402 ms idle
+    # neighbours forget (after ~30 s idle): the isp must stay reachable from both sides when
+    # they ask again, although its ARP answers depend on routes the detour redirects
+    for role, isp_address in (("router", A.ISP_PUBLIC_V4), ("dc", A.ISP_DC_V4)):
+        lab.run(role, ["ip", "neigh", "flush", "all"])
+        assert ping(lab, role, isp_address), role
+    # every kind of traffic takes the detour, both families, and no extra hop shows
+    for target in (A.GATEWAY_V4, A.GATEWAY_V6, A.ISP_PUBLIC_V4):
+        out = lab.run("pc", ["ping", "-n", "-c1", "-W3", target], check=False).stdout
+        assert "time=4" in out, out
+    assert "ttl=62" in lab.run("pc", ["ping", "-n", "-c1", "-W3", A.GATEWAY_V4]).stdout  # isp + router
+    web = lab.probe("pc", ["http", f"http://{A.WEB_NAME}/generate_204", "--timeout", "5"])
+    assert web["status"] == 204 and web["seconds"] >= 1.15, web  # DNS + SYN + request: 3 round trips
+    assert lab.probe("pc", ["udp", A.ROUTER_LAN_V4, "9", "--timeout", "1"])["seconds"] < 0.1  # LAN untouched
+
+
+@pytest.mark.lab
+def test_icmp_filtered(make_lab: LabFactory) -> None:
+    lab = make_lab(icmp_filtered=True, ipv6=True)
+    lab.udp_echo("dc", A.REFLECTOR_V4, ECHO_PORT)
+    assert not ping(lab, "pc", A.GATEWAY_V4) and not ping(lab, "pc", A.GATEWAY_V6)
+    assert not ping(lab, "pc", A.ISP_PUBLIC_V4)
+    # a closed port upstream answers port-unreachable, which never arrives
+    assert lab.probe("pc", ["udp", A.ISP_PUBLIC_V4, "9", "--timeout", "0.5"])["result"] == "timeout"
+    assert lab.probe("pc", ["udp", A.GATEWAY_V4, "9", "--timeout", "0.5"])["result"] == "timeout"
+    # ICMP inside the clinic and everything that is not ICMP still work
+    assert ping(lab, "pc", A.ROUTER_LAN_V4)
+    assert burst(lab, 5, 0.01)["received"] == 5
+    assert whoami(lab, f"http://[{A.WEB_V6}]/whoami") == A.PC_V6  # neighbour discovery spared
+
+
+def ike(lab: Lab, *args: str) -> dict:
+    import json
+
+    out = lab.run("pc", [sys.executable, str(Path(__file__).with_name("ike_exchange.py")), *args])
+    result: dict = json.loads(out.stdout)
+    return result
+
+
+@pytest.mark.lab
+def test_ikev1_only_gateway(make_lab: LabFactory) -> None:
+    lab = make_lab(gateway="ikev1-only")
+    assert lab.charon is not None
+    for port in ("500", "4500"):
+        assert ike(lab, "sa-init", A.GATEWAY_V4, "--port", port)["result"] == "no_proposal_chosen"
+        assert ike(lab, "main-mode", A.GATEWAY_V4, "--port", port)["mm2"] == "ikev1_response"
+    assert lab.charon.wait_for_log("no IKE config found")  # strongSwan's reason for the notify
+
+
+@pytest.mark.lab
+def test_gateway_that_ignores_ikev2(make_lab: LabFactory) -> None:
+    lab = make_lab(gateway="ikev2-ignored")
+    for port in ("500", "4500"):
+        assert ike(lab, "sa-init", A.GATEWAY_V4, "--port", port, "--timeout", "0.5")["result"] == "timeout"
+        assert ike(lab, "main-mode", A.GATEWAY_V4, "--port", port)["mm2"] == "ikev1_response"
+    assert lab.charon is not None and "IKE_SA_INIT" not in lab.charon.log_text()  # never reached charon
+    dropped = lab.run("dc", ["nft", "list", "table", "inet", "clinicnet_ignore_ikev2"]).stdout
+    assert dropped.count("packets 1 ") == 2, dropped  # one IKE_SA_INIT dropped per port
+    assert dropped.count("packets 0 ") == 2, dropped  # the IPv6 rules saw nothing
+
+
 # -- lifecycle -----------------------------------------------------------------------------
 
 

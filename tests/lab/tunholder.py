@@ -12,20 +12,10 @@ exits 0 on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
-import signal
-import struct
 import sys
-from types import FrameType
 
-TUNSETIFF = 0x400454CA
-IFF_TUN = 0x0001
-IFF_NO_PI = 0x1000
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
+from tundev import exit_on_signals, open_tun  # this directory: the helpers run as scripts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,11 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="tun0")
     args = parser.parse_args(argv)
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    fd = os.open("/dev/net/tun", os.O_RDWR)
-    ifreq = struct.pack("16sH22x", args.name.encode(), IFF_TUN | IFF_NO_PI)
-    fcntl.ioctl(fd, TUNSETIFF, ifreq)
+    exit_on_signals()
+    fd = open_tun(args.name)
     print("READY", flush=True)
     try:
         while True:

@@ -82,7 +82,42 @@ def test_random_payloads_behind_a_valid_header(
 )
 def test_mutated_real_replies(which: int, edits: list[tuple[int, int, int]]) -> None:
     entry = RECORDED[which]
-    data = bytearray(bytes.fromhex(entry["reply"]))
+    _check(_mutate(bytes.fromhex(entry["reply"]), edits), _spi(entry), entry["port"] == 4500)
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 10_000), st.integers(0, 255)), max_size=8)
+KX = captured.V1_KEY_EXCHANGE
+KX_COOKIE = bytes.fromhex(KX["mm1"])[:8]
+
+
+@FUZZ
+@given(edits=EDITS, algorithm=st.sampled_from([None, *ikev1.HASH_ALGORITHMS.values()]))
+def test_mutated_main_mode_4(edits: list[tuple[int, int, int]], algorithm: str | None) -> None:
+    """Message 4 and the IKEv1 NAT detection over it, whatever the gateway's bytes."""
+    data = _mutate(bytes.fromhex(KX["mm4"]), edits)
+    _check(data, KX_COOKIE, False)
+    r = parse_reply(data, spi_i=KX_COOKIE)
+    nat = nat_detection(r, local_address="192.168.10.10", local_port=500, remote_address="192.0.2.10",
+                        remote_port=500, algorithm=algorithm)
+    json.dumps(nat.to_json())
+    assert nat.measured is False or r.kind is ReplyKind.IKEV1_KEY_EXCHANGE
+
+
+@FUZZ
+@given(edits=EDITS, nat_t=st.booleans())
+def test_main_mode_3_from_mutated_main_mode_2(edits: list[tuple[int, int, int]], nat_t: bool) -> None:
+    """Whatever message 2 says, building message 3 either works or says why it cannot."""
+    r = parse_reply(_mutate(bytes.fromhex(KX["mm2"]), edits), spi_i=KX_COOKIE)
+    try:
+        req = ikev1.build_main_mode_3(r, local=("192.168.10.10", 500), remote=("192.0.2.10", 500), nat_t=nat_t)
+    except ikev1.CannotContinue:
+        return
+    parsed = parse_reply(req.packet, spi_i=req.cookie_i, nat_t=nat_t)  # our own message 3 is well formed
+    assert parsed.kind is ReplyKind.IKEV1_KEY_EXCHANGE and len(parsed.natd_source) == 1
+
+
+def _mutate(reply: bytes, edits: list[tuple[int, int, int]]) -> bytes:
+    data = bytearray(reply)
     for op, pos, value in edits:
         if not data:
             break
@@ -98,7 +133,7 @@ def test_mutated_real_replies(which: int, edits: list[tuple[int, int, int]]) -> 
         else:
             # splice a 16-bit length somewhere (payload/proposal/transform lengths)
             data[i : i + 2] = struct.pack("!H", value * 37 % 65536)
-    _check(bytes(data), _spi(entry), entry["port"] == 4500)
+    return bytes(data)
 
 
 @FUZZ
