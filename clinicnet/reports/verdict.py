@@ -56,10 +56,12 @@ def gaps(results: Iterable[ProbeResult]) -> list[Gap]:
         return []
     how = _HOW[_esp_cause(esp)]
     if nat.present is False:
-        return [Gap("esp", f"{_NO_NAT.en} {how.en}", _joined(_NO_NAT, how))]
+        return [Gap("esp", f"{_NO_NAT.en} {how.en} {_CAPPED}", _joined(_NO_NAT, how))]
+    unknown = "; ".join(_SILENT[s.said].format(source=s.source) for s in nat.sources if s.said in _SILENT)
     return [
-        Gap("nat", f"{_NAT_UNKNOWN_WHY} {_HOW_NAT}"),
-        Gap("esp", f"{_ESP_IF_NO_NAT} {how.en}", _joined(_NAT_UNKNOWN, how)),
+        Gap("nat", f"no source told whether this line has NAT ({unknown}), and that decides whether plain ESP "
+                   f"must pass. {_HOW_NAT} {_CAPPED}"),
+        Gap("esp", f"{_ESP_IF_NO_NAT} {how.en} {_CAPPED}", _joined(_NAT_UNKNOWN, how)),
     ]
 
 
@@ -140,10 +142,13 @@ _NAT_UNKNOWN = Text(
         "VPN's data travels as plain ESP (IP protocol 50), which must then pass."
     ),
 )
-_NAT_UNKNOWN_WHY = (
-    "no source told whether this line has NAT (IKE gave no NAT detection, no reflector answered, "
-    "the trace saw no private NAT layer), and it decides whether plain ESP must pass."
-)
+#: what each NAT source said when it could not tell (``_evidence.NatSource.said``)
+_SILENT = {
+    "not_measured": "{source}: NAT not measured",
+    "no_nat_seen": "{source}: no private NAT layer seen, which does not prove there is none",
+}
+#: the gaps' entries in "not measured", whose general note says they are not part of the verdict
+_CAPPED = "Until it is measured the verdict is at most ready_with_warnings."
 _HOW_NAT = "To measure it: run again with a reflector (--reflector HOST)."
 _ESP_IF_NO_NAT = (
     "if this line has no NAT, the VPN's data travels as plain ESP (IP protocol 50), so whether ESP "
