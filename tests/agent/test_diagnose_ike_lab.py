@@ -83,21 +83,50 @@ def test_direct_with_esp_measured_is_ready(make_lab):
 #: IKEv2 proposals the probe never offers: the gateway answers IKEv2 with NO_PROPOSAL_CHOSEN
 #: (no NAT detection there) and accepts IKEv1 Main Mode, like an IKEv1-only gateway
 IKEV1_ONLY = "aes192-sha512-modp3072"
+#: IKEv2 requests (IKE header version byte 0x20, after the UDP header and on 4500 the non-ESP
+#: marker) dropped on the way: to the PC, a gateway that ignores IKEv2 and answers only IKEv1
+IGNORES_IKEV2 = (f"ip daddr {A.GATEWAY_V4} udp dport 500 @th,200,8 0x20",
+                 f"ip daddr {A.GATEWAY_V4} udp dport 4500 @th,232,8 0x20")
 
 
+def ikev1_only_gateway(make_lab, kind: str, **options: Any):  # type: ignore[no-untyped-def]
+    """A lab whose gateway gives no IKEv2 NAT detection: ``no-proposal`` or ``ignores-ikev2``."""
+    if kind == "ignores-ikev2":
+        options["blocks"] = (*options.get("blocks", ()), *IGNORES_IKEV2)
+    lab = make_lab(**options)
+    if kind == "no-proposal":
+        start_charon(lab, lab.tmpdir, A.GATEWAY_V4, ikev2_proposals=IKEV1_ONLY)
+    else:
+        start_charon(lab, lab.tmpdir, A.GATEWAY_V4)
+    return lab
+
+
+def assert_ikev2_gave_no_nat_detection(report: dict[str, Any], kind: str) -> None:
+    attempts = probe_result(report, "ike")["values"]["targets"][0]["attempts"]
+    v2 = [a for a in attempts if a["ike_version"] == 2]
+    assert not any(a["outcome"] == "response" for a in v2), attempts
+    if kind == "no-proposal":
+        assert any(a["outcome"] == "no_proposal_chosen" for a in v2), attempts
+    else:
+        assert not any(a["answered"] for a in v2), attempts
+        assert any(a["answered"] for a in attempts if a["ike_version"] == 1), attempts
+
+
+GATEWAYS = ["no-proposal", "ignores-ikev2"]
+
+
+@pytest.mark.parametrize("kind", GATEWAYS)
 @pytest.mark.parametrize("with_reflector", [True, False], ids=["reflector", "trace-only"])
-def test_ikev1_only_gateway_behind_nat_is_still_seen_as_nat(make_lab, with_reflector):
+def test_ikev1_only_gateway_behind_nat_is_still_seen_as_nat(make_lab, with_reflector, kind):
     """Issue 10 section 1: nat.present from the reflector and the trace, whatever IKE could tell."""
-    lab = make_lab(nat_layers=1, blocks=("udp dport 4500",))
-    start_charon(lab, lab.tmpdir, A.GATEWAY_V4, ikev2_proposals=IKEV1_ONLY)
+    lab = ikev1_only_gateway(make_lab, kind, nat_layers=1, blocks=("udp dport 4500",))
     extra: list[str] = []
     if with_reflector:
         start_reflector_beside_gateway(lab)
         extra = ["--reflector", A.REFLECTOR_V4]
     report = lab.diagnose(extra)
     found = findings(report)
-    t = probe_result(report, "ike")["values"]["targets"][0]
-    assert any(a["outcome"] == "no_proposal_chosen" for a in t["attempts"] if a["ike_version"] == 2)
+    assert_ikev2_gave_no_nat_detection(report, kind)
     nat = found["nat.present"]["evidence"]
     assert "nat_layers" in nat["seen_by"]
     assert nat["sources"]["nat_layers"]["layers"][0]["address"] == A.ROUTER_LAN_V4
@@ -110,10 +139,11 @@ def test_ikev1_only_gateway_behind_nat_is_still_seen_as_nat(make_lab, with_refle
     assert report["verdict"] == "not_ready"
 
 
-def test_ikev1_only_gateway_without_nat_and_without_reflector_is_not_a_plain_ready(make_lab):
-    lab = make_lab(nat_layers=0)
-    start_charon(lab, lab.tmpdir, A.GATEWAY_V4, ikev2_proposals=IKEV1_ONLY)
+@pytest.mark.parametrize("kind", GATEWAYS)
+def test_ikev1_only_gateway_without_nat_and_without_reflector_is_not_a_plain_ready(make_lab, kind):
+    lab = ikev1_only_gateway(make_lab, kind, nat_layers=0)
     report = lab.diagnose()
+    assert_ikev2_gave_no_nat_detection(report, kind)
     assert "nat.present" not in findings(report)
     assert report["verdict"] == "ready_with_warnings", report["findings"]
     why = unmeasured(report)
@@ -125,9 +155,9 @@ def test_ikev1_only_gateway_without_nat_and_without_reflector_is_not_a_plain_rea
         assert "whether this line has NAT" in why["nat"]
 
 
-def test_ikev1_only_gateway_without_nat_with_a_reflector_is_ready(make_lab):
-    lab = make_lab(nat_layers=0)
-    start_charon(lab, lab.tmpdir, A.GATEWAY_V4, ikev2_proposals=IKEV1_ONLY)
+@pytest.mark.parametrize("kind", GATEWAYS)
+def test_ikev1_only_gateway_without_nat_with_a_reflector_is_ready(make_lab, kind):
+    lab = ikev1_only_gateway(make_lab, kind, nat_layers=0)
     start_reflector_beside_gateway(lab)
     report = lab.diagnose(["--reflector", A.REFLECTOR_V4])
     assert "nat.present" not in findings(report)
