@@ -66,10 +66,18 @@ def gaps(results: Iterable[ProbeResult]) -> list[Gap]:
 
 
 def notes(verdict: Verdict, results: Iterable[ProbeResult], lang: str) -> list[str]:
-    """Lines the verdict line adds when a gap held it below "ready" (for the renderers)."""
+    """Lines the verdict line adds when a gap held it below "ready" (for the renderers).
+
+    ``clinicnet report`` renders saved files, which are input: probe values of the wrong
+    shape there cost the note, never the report.
+    """
     if verdict is not Verdict.READY_WITH_WARNINGS:
         return []
-    return [g.line.get(lang) for g in gaps(results) if g.line is not None]
+    try:
+        found = gaps(results)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return []
+    return [g.line.get(lang) for g in found if g.line is not None]
 
 
 def unmeasured_from(results: Iterable[ProbeResult]) -> list[Unmeasured]:

@@ -7,6 +7,7 @@ trace (``nat_layers``); a NAT any of them saw is a NAT.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -246,3 +247,12 @@ def test_every_report_format_says_it_on_the_verdict_line(lang):
     html = render_html.render(report, lang)
     assert escape(note) in html.split('id="verdict"')[1].split("</section>")[0]
     assert "Npcap" in {u.what: u.why for u in report.unmeasured}["esp"]
+
+
+def test_a_saved_result_of_the_wrong_shape_still_renders():
+    bad = ProbeResult("esp", Status.SKIPPED, "x", values={"nat_present": True, "reflectors": "garbage"})
+    nat_layers = ProbeResult("nat_layers", Status.OK, "x", values={"layers": [1, 2]})
+    report = build_report(e.healthy(), {}, created_at="x", host={})
+    report = replace(report, probes=(*report.probes, bad, nat_layers))
+    assert verdict.notes(Verdict.READY_WITH_WARNINGS, report.probes, "en") == []
+    assert "Verdict" in render_text.render(report, "en")
