@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from clinicnet.model import JSONValue, ProbeResult, Status, Verdict
 from clinicnet.reports import i18n
 from clinicnet.reports.report import Report
+from clinicnet.reports.verdict import notes as verdict_notes
 from clinicnet.reports.view import (
     FindingView,
     counts_line,
@@ -233,6 +234,7 @@ def _verdict(report: Report, lang: str) -> Markup:
         el("p", i18n.t("verdict.label", lang), class_="kicker"),
         el("h1", el("span", _VERDICT_MARK[v], class_="mark", aria_hidden="true"), " ", i18n.verdict_label(v, lang)),
         el("p", i18n.verdict_meaning(v, lang), class_="meaning"),
+        *(el("p", line, class_="meaning") for line in verdict_notes(v, report.probes, lang)),
         el(
             "p",
             el("code", v.value),

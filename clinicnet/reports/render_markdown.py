@@ -15,6 +15,7 @@ import re
 from clinicnet.model import JSONValue
 from clinicnet.reports import i18n
 from clinicnet.reports.report import Report
+from clinicnet.reports.verdict import notes as verdict_notes
 from clinicnet.reports.view import (
     FindingView,
     counts_line,
@@ -85,6 +86,7 @@ def render(report: Report, lang: str) -> str:
     )
     out.append("")
     out.append(f"**{esc(i18n.verdict_meaning(v, lang))}**")
+    out.extend(f"\n{esc(line)}" for line in verdict_notes(v, report.probes, lang))
     out.append("")
     out.append(f"{esc(i18n.t('section.findings', lang))}: {esc(counts_line(report, lang))}")
     if report.redacted:

@@ -16,6 +16,7 @@ from clinicnet.reports import i18n
 from clinicnet.reports.report import Report
 from clinicnet.reports.textwidth import pad, wrap
 from clinicnet.reports.textwidth import width as dwidth
+from clinicnet.reports.verdict import notes as verdict_notes
 from clinicnet.reports.view import (
     FindingView,
     counts_line,
@@ -115,7 +116,8 @@ def _verdict(out: _Out, report: Report, lang: str) -> None:
     out.add(rule)
     for line in wrap(label.strip(), out.w - 2):
         out.add(out.c(_VERDICT_COLOR[v], f" {line} "))
-    out.para(i18n.verdict_meaning(v, lang), indent=" ")
+    for line in (i18n.verdict_meaning(v, lang), *verdict_notes(v, report.probes, lang)):
+        out.para(line, indent=" ")
     out.add(rule)
     out.para(_clean(f"{i18n.t('report.title', lang)}  {report.created_at}  {host_summary(report)}"), indent="")
     if report.redacted:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clinicnet.model import Finding, ProbeResult, Status
+from clinicnet.probes.nat_layers import layers_from
 from clinicnet.reports.findings import evaluate
 
 
@@ -92,6 +93,57 @@ def ike(*targets: dict[str, Any]) -> ProbeResult:
     ok = all(t["udp500"] == "answered" or t["udp4500"] == "answered" for t in targets)
     return pr("ike", Status.OK if ok else Status.FAILED, targets=list(targets))
 
+
+# --- the reflector's probes and the trace ------------------------------------------------
+
+
+def esp(passes: bool | None = True, nat: bool | None = True, status: Status | None = None) -> ProbeResult:
+    state = {True: "answered", False: "silent", None: "skipped"}[passes]
+    refl = {"reflector": "192.0.2.20", "address": "192.0.2.20", "local_address": "192.168.10.10",
+            "reflector_answered": True, "ike500": {"state": "answered"}, "ike4500": {"state": "answered"},
+            "esp_in_udp": {"state": "answered"}, "esp": {"state": state},
+            "observed_address": "198.51.100.2" if nat else "192.168.10.10", "nat": nat}
+    st = status or (Status.OK if passes in (True, None) else Status.FAILED)
+    return pr("esp", st, reflectors=[refl], privileged=passes is not None, nat_present=nat,
+              esp_in_udp_passes=True, esp_passes=passes)
+
+
+def esp_unmeasured(cause: str, nat: bool | None = None) -> ProbeResult:
+    """The esp probe where plain ESP could not be measured, shaped as the probe leaves it.
+
+    ``cause``: ``no_reflector`` (no values at all), ``no_privileges``, ``no_raw_sockets``
+    (Windows without Npcap) or ``error`` (raw ESP could not be sent); in all but the
+    first the reflector answered and its view of our address (``nat``) was recorded.
+    """
+    if cause == "no_reflector":
+        return ProbeResult("esp", Status.SKIPPED, "no reflector given (--reflector HOST)", reason_code=cause)
+    measured = esp(passes=None, nat=nat)
+    values = {**measured.values, "privileged": cause != "no_privileges"}
+    status = Status.ERROR if cause == "error" else Status.SKIPPED
+    return ProbeResult("esp", status, f"plain ESP not measured: {cause}", values=values,
+                       reason_code="" if cause == "error" else cause)
+
+
+def nat_mapping(nat: bool = True, p500: bool | None = True, p4500: bool | None = True, eph: bool | None = True,
+                local: str = "192.168.10.10") -> ProbeResult:
+    ms = []
+    for source, lport, ok in (("500", 500, p500), ("4500", 4500, p4500), ("ephemeral", 40000, eph)):
+        if ok is None:
+            continue
+        ms.append({"source": source, "local_port": lport, "destination": "192.0.2.20:500", "state": "answered",
+                   "observed_address": "198.51.100.2" if nat else local,
+                   "observed_port": lport if ok else 61000 + lport % 1000, "port_preserved": ok})
+    return pr("nat_mapping", local_address=local, mappings=ms, nat_present=nat, public_address="198.51.100.2",
+              port_preserved={"500": p500, "4500": p4500, "ephemeral": eph}, endpoint_independent=True)
+
+
+def nat_layers(hops: list[tuple[str, str]], wan: str | None = None,
+               device: dict[str, str] | None = None) -> ProbeResult:
+    hop_rows = [{"ttl": i + 1, "address": a, "kind": k} for i, (a, k) in enumerate(hops)]
+    values = {"gateway": "192.168.10.1", "trace": {"hops": hop_rows}, "upnp": {"state": "ok", "device": device},
+              "natpmp": {"state": "silent"}, "gateway_wan": wan}
+    values.update(layers_from(hop_rows, "192.168.10.1", wan, device))
+    return pr("nat_layers", **values)
 
 def healthy(**override: ProbeResult) -> list[ProbeResult]:
     """A complete, healthy run; keyword arguments replace single probes."""

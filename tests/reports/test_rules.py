@@ -18,9 +18,19 @@ def decide(results):
     return verdict.decide(findings, results)
 
 
+#: plain ESP measured and passing, on this no-NAT path: nothing deciding is left unmeasured
+ESP_PASSES = e.esp(passes=True, nat=False)
+
+
 def test_healthy_run_is_ready_with_no_findings():
+    assert ids(e.healthy(esp=ESP_PASSES)) == {}
+    assert decide(e.healthy(esp=ESP_PASSES)) is Verdict.READY
+
+
+def test_healthy_run_without_nat_and_without_esp_is_not_a_plain_ready():
+    """No NAT: the data would travel as plain ESP, which was not measured (verdict.gaps)."""
     assert ids(e.healthy()) == {}
-    assert decide(e.healthy()) is Verdict.READY
+    assert decide(e.healthy()) is Verdict.READY_WITH_WARNINGS
 
 
 def test_ipv4_missing_on_ipv6_only_pc():
@@ -41,7 +51,8 @@ def test_ipv4_missing_when_only_ipv6_reaches_the_internet():
 
 
 def test_ipv6_present_is_info_only():
-    res = e.healthy(interfaces=e.interfaces(e.iface(v6="2001:db8:10::10")), routes=e.routes(v6="eth0"))
+    res = e.healthy(interfaces=e.interfaces(e.iface(v6="2001:db8:10::10")), routes=e.routes(v6="eth0"),
+                    esp=ESP_PASSES)
     found = ids(res)
     assert found["ipv6.present"].severity is Severity.INFO
     assert found["ipv6.present"].evidence["ipv6_addresses"] == ["2001:db8:10::10"]
@@ -50,7 +61,7 @@ def test_ipv6_present_is_info_only():
 
 def test_vpn_up_with_internet_down_is_by_design():
     res = e.healthy(vpn=e.vpn(up=True), internet=e.internet(ipv4_ok=False), dns=e.dns(ok=False),
-                    routes=e.routes(v4="tun0", gw4=None))
+                    routes=e.routes(v4="tun0", gw4=None), esp=ESP_PASSES)
     found = ids(res)
     assert set(found) == {"vpn.up_internet_down"}
     assert found["vpn.up_internet_down"].severity is Severity.INFO
@@ -179,7 +190,7 @@ def test_no_target_is_inconclusive():
 
 
 def test_probe_error_is_inconclusive_not_guessed():
-    res = e.healthy(internet=e.pr("internet", Status.ERROR))
+    res = e.healthy(internet=e.pr("internet", Status.ERROR), esp=ESP_PASSES)
     assert ids(res) == {}
     assert decide(res) is Verdict.INCONCLUSIVE
     assert [u.what for u in verdict.unmeasured_from(res)] == ["internet"]

@@ -7,43 +7,12 @@ from typing import Any
 
 from clinicnet.model import ProbeResult, Severity, Status
 from clinicnet.probes import fragments as fragments_probe
-from clinicnet.probes import nat_layers as nat_layers_probe
 from tests.reports import evidence as e
-from tests.reports.evidence import ids
+from tests.reports.evidence import esp, ids
+from tests.reports.evidence import nat_layers as layers
+from tests.reports.evidence import nat_mapping as mapping
 
 REFLECTOR_IDS = {"esp.blocked", "nat.double", "nat.cgn", "nat.port_not_preserved", "fragments.dropped", "mtu.small"}
-
-
-def esp(passes: bool | None = True, nat: bool | None = True, status: Status | None = None) -> ProbeResult:
-    state = {True: "answered", False: "silent", None: "skipped"}[passes]
-    refl = {"reflector": "192.0.2.20", "address": "192.0.2.20", "local_address": "192.168.10.10",
-            "reflector_answered": True, "ike500": {"state": "answered"}, "ike4500": {"state": "answered"},
-            "esp_in_udp": {"state": "answered"}, "esp": {"state": state},
-            "observed_address": "198.51.100.2" if nat else "192.168.10.10", "nat": nat}
-    st = status or (Status.OK if passes in (True, None) else Status.FAILED)
-    return e.pr("esp", st, reflectors=[refl], privileged=passes is not None, nat_present=nat,
-                esp_in_udp_passes=True, esp_passes=passes)
-
-
-def mapping(nat: bool = True, p500: bool | None = True, p4500: bool | None = True, eph: bool | None = True,
-            local: str = "192.168.10.10") -> ProbeResult:
-    ms = []
-    for source, lport, ok in (("500", 500, p500), ("4500", 4500, p4500), ("ephemeral", 40000, eph)):
-        if ok is None:
-            continue
-        ms.append({"source": source, "local_port": lport, "destination": "192.0.2.20:500", "state": "answered",
-                   "observed_address": "198.51.100.2" if nat else local,
-                   "observed_port": lport if ok else 61000 + lport % 1000, "port_preserved": ok})
-    return e.pr("nat_mapping", local_address=local, mappings=ms, nat_present=nat, public_address="198.51.100.2",
-                port_preserved={"500": p500, "4500": p4500, "ephemeral": eph}, endpoint_independent=True)
-
-
-def layers(hops: list[tuple[str, str]], wan: str | None = None, device: dict[str, str] | None = None) -> ProbeResult:
-    hop_rows = [{"ttl": i + 1, "address": a, "kind": k} for i, (a, k) in enumerate(hops)]
-    values = {"gateway": "192.168.10.1", "trace": {"hops": hop_rows}, "upnp": {"state": "ok", "device": device},
-              "natpmp": {"state": "silent"}, "gateway_wan": wan}
-    values.update(nat_layers_probe.layers_from(hop_rows, "192.168.10.1", wan, device))
-    return e.pr("nat_layers", **values)
 
 
 def frags(up: bool = True, down: bool | None = True, ladder: dict[int, str] | None = None,

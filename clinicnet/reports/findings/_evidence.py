@@ -5,15 +5,17 @@ an ICMP port-unreachable sent by the target itself: both prove the path to the
 host works and only the IKE port is in trouble. Host/net unreachable,
 admin-prohibited and silence on both ports mean the target is not reachable at all.
 
-NAT presence is taken from every probe that can see it (the reflector's view of
-the source address in ``esp`` and ``nat_mapping``, IKE's NAT detection, the
-private hops of ``nat_layers``), because severities change with it: with NAT,
-NAT-T carries IKE and ESP inside UDP 4500.
+NAT: one combined view (``nat_view``) for every rule that depends on NAT, as
+findings.md defines ``nat.present``: IKE's NAT detection, the reflector (``esp``,
+``nat_mapping``) or the trace (``nat_layers``) seeing a NAT. Severities change with
+it (with NAT, NAT-T carries IKE and ESP inside UDP 4500), so the NAT-dependent rules
+and the verdict read the same view and show the same per-source evidence.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from clinicnet.reports.findings.interface import Evidence
@@ -66,40 +68,149 @@ def ike_answered_any(ev: Evidence) -> bool:
     return any(t.get("udp500") == "answered" or t.get("udp4500") == "answered" for t in ike_targets(ev))
 
 
-def ike_nat_seen(ev: Evidence) -> bool | None:
-    """IKE's NAT detection alone: True/False when some target measured it, None when none did."""
-    seen: bool | None = None
+# --- NAT: one view from every probe ----------------------------------------------------
+
+#: how disagreeing sources are settled, said in the evidence of every rule that uses the view
+NAT_RULE = (
+    "a NAT any source saw is a NAT: a NAT may translate only some traffic (e.g. toward the reflector "
+    "but not toward the gateway), and a gateway may fake NAT detection (strongSwan's kernel-libipsec "
+    "forces UDP encapsulation); either way IKE and ESP then need NAT-T on UDP 4500"
+)
+
+
+@dataclass(frozen=True)
+class NatSource:
+    """What one kind of measurement said about NAT between this PC and the internet."""
+
+    #: ``ike`` (NAT detection in IKE), ``reflector`` (the address the reflector saw, from the
+    #: ``nat_mapping`` and ``esp`` probes) or ``nat_layers`` (the trace and the router's UPnP/NAT-PMP)
+    source: str
+    #: True: a NAT; False: measured and no NAT; None: not measured, or nothing to say either way
+    nat: bool | None
+    #: ``nat``, ``no_nat``, ``not_measured``, or ``no_nat_seen`` (the trace: private hops prove a
+    #: NAT, their absence proves nothing, a router may not answer or may answer from its WAN side)
+    said: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {"said": self.said, **self.evidence}
+
+
+@dataclass(frozen=True)
+class NatView:
+    """NAT on the path as every source saw it, settled by ``NAT_RULE``."""
+
+    #: True: some source saw a NAT; False: some source measured none and none saw one; None: unknown
+    present: bool | None
+    sources: tuple[NatSource, ...]
+
+    @property
+    def seen_by(self) -> list[str]:
+        return [s.source for s in self.sources if s.nat is True]
+
+    @property
+    def denied_by(self) -> list[str]:
+        return [s.source for s in self.sources if s.nat is False]
+
+    @property
+    def disagreement(self) -> str | None:
+        """One sentence when sources disagree, else None: a technician must see both sides."""
+        if not (self.seen_by and self.denied_by):
+            return None
+        return (f"{' and '.join(self.seen_by)} saw a NAT, {' and '.join(self.denied_by)} saw none; "
+                f"taken as NAT ({NAT_RULE})")
+
+    def evidence(self) -> dict[str, Any]:
+        """The view as finding evidence: the result, who saw what, and how a disagreement was settled."""
+        out: dict[str, Any] = {"present": self.present, "seen_by": self.seen_by,
+                               "sources": {s.source: s.as_evidence() for s in self.sources}}
+        if self.disagreement:
+            out["disagreement"] = self.disagreement
+        return out
+
+
+def nat_view(ev: Evidence) -> NatView:
+    """The one NAT view: IKE, the reflector and the trace, each with its evidence.
+
+    A NAT any source saw is a NAT (``NAT_RULE``); "no NAT" needs a source that measured
+    the translation itself (IKE's NAT detection or the reflector's view of the source
+    address) and none that saw one; otherwise NAT is unknown (None), and rules and the
+    verdict must say so rather than assume either.
+    """
+    sources = (_nat_by_ike(ev), _nat_by_reflector(ev), _nat_by_trace(ev))
+    said = [s.nat for s in sources if s.nat is not None]
+    return NatView(present=any(said) if said else None, sources=sources)
+
+
+def _said(nat: bool | None) -> str:
+    return {True: "nat", False: "no_nat", None: "not_measured"}[nat]
+
+
+def _nat_by_ike(ev: Evidence) -> NatSource:
+    """NAT detection in IKE (IKEv2 NAT_DETECTION notifies, IKEv1 NAT-D in Main Mode 3/4).
+
+    A gateway that answers without them (NO_PROPOSAL_CHOSEN, IKEv1 Main Mode 1/2
+    only) leaves the target "not measured", never "no NAT".
+    """
+    rows: list[dict[str, Any]] = []
+    verdicts: list[bool] = []
     for t in ike_targets(ev):
         nat = t.get("nat") or {}
-        if nat.get("measured"):
-            if nat.get("local_behind_nat"):
-                return True
-            seen = False
-    return seen
+        measured = bool(nat.get("measured"))
+        rows.append({"target": t.get("target"), "address": t.get("address"), "measured": measured,
+                     "method": nat.get("method"), "local_behind_nat": nat.get("local_behind_nat"),
+                     "remote_behind_nat": nat.get("remote_behind_nat")})
+        if measured and nat.get("local_behind_nat") is not None:
+            verdicts.append(bool(nat["local_behind_nat"]))
+    result = any(verdicts) if verdicts else None
+    return NatSource("ike", result, _said(result), {"targets": rows} if rows else {})
 
 
-# --- NAT from every probe ---------------------------------------------------------------
+def _nat_by_reflector(ev: Evidence) -> NatSource:
+    """The reflector's view of this PC's source address against the PC's own.
 
-
-def nat_seen(ev: Evidence) -> bool | None:
-    """True if any probe saw NAT, False if some measured and none did, None if none measured."""
-    seen: list[bool] = []
-    mapping = ev.values("nat_mapping").get("nat_present")
-    if mapping is not None:
-        seen.append(bool(mapping))
-    # esp is "skipped" without privileges, yet its ESP-in-UDP half still saw the NAT
+    ``esp`` is "skipped" without raw-socket rights (or "error" when raw ESP could
+    not be sent), yet its IKE-shaped and ESP-in-UDP exchanges still showed the
+    reflector our address: its ``nat_present`` counts whenever the probe set it.
+    """
+    rows: list[dict[str, Any]] = []
+    verdicts: list[bool] = []
+    mapping = ev.values("nat_mapping")
+    if mapping.get("nat_present") is not None:
+        verdicts.append(bool(mapping["nat_present"]))
+        rows.append({"probe": "nat_mapping", "nat": bool(mapping["nat_present"]),
+                     "local_address": mapping.get("local_address"),
+                     "observed_address": mapping.get("public_address")})
     esp = ev.result("esp")
-    if esp is not None and esp.status.value != "error" and esp.values.get("nat_present") is not None:
-        seen.append(bool(esp.values["nat_present"]))
-    via_ike = ike_nat_seen(ev)
-    if via_ike is not None:
-        seen.append(via_ike)
+    if esp is not None and esp.values.get("nat_present") is not None:
+        verdicts.append(bool(esp.values["nat_present"]))
+        for r in esp.values.get("reflectors") or []:
+            if r.get("nat") is not None:
+                rows.append({"probe": "esp", "nat": bool(r["nat"]), "local_address": r.get("local_address"),
+                             "observed_address": r.get("observed_address")})
+    result = any(verdicts) if verdicts else None
+    return NatSource("reflector", result, _said(result), {"observations": rows} if rows else {})
+
+
+def _nat_by_trace(ev: Evidence) -> NatSource:
+    """Private NAT layers, carrier-grade NAT or a DS-Lite AFTR on the way out (``nat_layers``).
+
+    Only positive: a private hop (or the router's private WAN address) is a NAT layer,
+    but seeing none proves nothing (``no_nat_seen``).
+    """
     layers = ev.values("nat_layers")
-    if layers.get("private_layers") or layers.get("cgn") or (layers.get("ipv4_over_ipv6") or {}).get("detected"):
-        seen.append(True)  # a DS-Lite AFTR always does NAT44
-    if not seen:
-        return None
-    return any(seen)
+    if not layers:
+        return NatSource("nat_layers", None, "not_measured")
+    dslite = bool((layers.get("ipv4_over_ipv6") or {}).get("detected"))  # a DS-Lite AFTR always does NAT44
+    evidence = {"private_layers": layers.get("private_layers") or 0, "cgn": bool(layers.get("cgn")),
+                "ipv4_over_ipv6": dslite,
+                "layers": [{"layer": x.get("layer"), "address": x.get("address"), "evidence": x.get("evidence")}
+                           for x in layers.get("layers") or []]}
+    if layers.get("count_is_lower_bound"):
+        evidence["silent_hops"] = layers.get("silent_hops")
+    if evidence["private_layers"] or evidence["cgn"] or dslite:
+        return NatSource("nat_layers", True, "nat", evidence)
+    return NatSource("nat_layers", None, "no_nat_seen", evidence)
 
 
 # --- the PC itself ----------------------------------------------------------------------

@@ -1,9 +1,14 @@
-"""esp.blocked: ESP (IP protocol 50) does not reach the reflector."""
+"""esp.blocked: ESP (IP protocol 50) does not reach the reflector.
+
+The severity follows the combined NAT view (``_evidence.nat_view``: IKE, the reflector
+or the trace): info when any of them saw a NAT, error when none did or NAT is unknown
+(plain ESP must then be assumed to carry the data); ``nat`` shows each source's evidence.
+"""
 
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
-from clinicnet.reports.findings._evidence import nat_seen
+from clinicnet.reports.findings._evidence import nat_view
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -68,11 +73,12 @@ def check(ev: Evidence) -> Finding | None:
     v = ev.values("esp")
     if v.get("esp_passes") is not False:
         return None
-    nat = nat_seen(ev)
+    nat = nat_view(ev)
     return finding(
         FINDING,
-        Severity.INFO if nat else Severity.ERROR,
-        nat_present=nat,
+        Severity.INFO if nat.present else Severity.ERROR,
+        nat_present=nat.present,
+        nat=nat.evidence(),
         esp_in_udp_passes=v.get("esp_in_udp_passes"),
         reflectors=[
             {"reflector": r.get("reflector"), "address": r.get("address"),

@@ -1,9 +1,14 @@
-"""ike.udp4500.blocked: no IKE answer on UDP 4500."""
+"""ike.udp4500.blocked: no IKE answer on UDP 4500.
+
+The severity follows the combined NAT view (``_evidence.nat_view``: IKE, the reflector
+or the trace): error when any of them saw a NAT, warning when none did or NAT is
+unknown; ``nat_present`` says which, and ``nat`` shows each source's evidence.
+"""
 
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
-from clinicnet.reports.findings._evidence import answers_otherwise, attempt_summary, ike_nat_seen, ike_targets
+from clinicnet.reports.findings._evidence import answers_otherwise, attempt_summary, ike_targets, nat_view
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -73,11 +78,12 @@ def check(ev: Evidence) -> Finding | None:
     bad = [t for t in ike_targets(ev) if t.get("udp4500") != "answered" and answers_otherwise(t, 4500)]
     if not bad:
         return None
-    nat = ike_nat_seen(ev)
+    nat = nat_view(ev)
     return finding(
         FINDING,
-        Severity.ERROR if nat else Severity.WARNING,
-        nat_present=nat,
+        Severity.ERROR if nat.present else Severity.WARNING,
+        nat_present=nat.present,
+        nat=nat.evidence(),
         targets=[
             {"target": t.get("target"), "address": t.get("address"), "udp500": t.get("udp500"),
              "udp4500": t.get("udp4500"), "attempts": attempt_summary(t, 4500)}

@@ -1,5 +1,9 @@
 """nat.double: two or more NAT layers, e.g. a clinic router behind a Wi-Fi cable modem that also
 routes.
+
+Only the trace and the router's UPnP/NAT-PMP answer count layers (``nat_layers``); the
+evidence carries the combined NAT view (``_evidence.nat_view``) beside them, so a source
+that saw no NAT at all (IKE's NAT detection, the reflector) shows up as a disagreement.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.reports.findings._evidence import nat_view
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -75,6 +80,7 @@ def check(ev: Evidence) -> Finding | None:
     if (v.get("private_layers") or 0) < 2:
         return None
     upnp: Mapping[str, Any] = v.get("upnp") or {}
+    nat = nat_view(ev)
     return finding(
         FINDING,
         private_layers=v.get("private_layers"),
@@ -83,5 +89,18 @@ def check(ev: Evidence) -> Finding | None:
         gateway=v.get("gateway"),
         gateway_wan=v.get("gateway_wan"),
         gateway_device=upnp.get("device"),
-        public_address=ev.values("nat_mapping").get("public_address"),
+        public_address=_public_address(ev),
+        nat=nat.evidence(),
     )
+
+
+def _public_address(ev: Evidence) -> str | None:
+    """The outermost address as the reflector saw it, from ``nat_mapping`` or else ``esp``."""
+    seen = ev.values("nat_mapping").get("public_address")
+    if seen:
+        return str(seen)
+    esp = ev.result("esp")
+    for r in (esp.values.get("reflectors") or []) if esp is not None else []:
+        if r.get("observed_address"):
+            return str(r["observed_address"])
+    return None

@@ -1,14 +1,17 @@
 """nat.present: IKE NAT detection (IKEv2, or IKEv1 NAT-D in Main Mode 3/4), the reflector or the
 trace sees a NAT: fine, no global IP needed, NAT-T on 4500 will be used.
 
-The rule reads IKE's NAT detection only; what the reflector and the trace see of NAT
-changes the severity of ``esp.blocked`` (``_evidence.nat_seen``) instead.
+The rule is the combined NAT view (``_evidence.nat_view``) that also sets the severities
+of ``ike.udp4500.blocked`` and ``esp.blocked``: behind a gateway that gives no NAT
+detection (IKEv1 only, or NO_PROPOSAL_CHOSEN) the reflector or the trace still decides.
+The evidence lists what each source said; where they disagree, a NAT any source saw
+is a NAT, and the evidence says so.
 """
 
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
-from clinicnet.reports.findings._evidence import ike_targets
+from clinicnet.reports.findings._evidence import nat_view
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -34,15 +37,17 @@ FINDING = FindingSpec(
     ),
     technical=Text(
         ja=(
-            "IKE の NAT 検出（NAT_DETECTION_SOURCE_IP/DESTINATION_IP）"
-            "またはリフレクタが見た送信元アドレスから、経路上に NAT があると判定しました。NAT "
+            "IKE の NAT 検出（IKEv2 の NAT_DETECTION_SOURCE_IP/DESTINATION_IP、IKEv1 の NAT-D）、"
+            "リフレクタが見た送信元アドレス、または経路調査（プライベートアドレスのホップ）"
+            "のいずれかで、経路上に NAT があると判定しました。NAT "
             "配下では IKE は UDP 4500 に移り、ESP は UDP 4500 にカプセル化されます（NAT-T）。"
             "ガイドのとおりグローバル IP アドレスは不要ですが（G7）、UDP 4500 "
             "が通ることが前提になります。"
         ),
         en=(
-            "IKE NAT detection (NAT_DETECTION_SOURCE_IP/DESTINATION_IP) or the source address "
-            "seen by the reflector shows a NAT on the path. Behind NAT, IKE moves to UDP 4500 "
+            "IKE NAT detection (IKEv2 NAT_DETECTION_SOURCE_IP/DESTINATION_IP, IKEv1 NAT-D), the "
+            "source address seen by the reflector or the trace (private hops) shows a NAT on "
+            "the path. Behind NAT, IKE moves to UDP 4500 "
             "and ESP is encapsulated in UDP 4500 (NAT-T). As the guide says, no global IP "
             "address is needed (G7), but UDP 4500 must pass."
         ),
@@ -55,13 +60,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    hits = [t for t in ike_targets(ev) if (t.get("nat") or {}).get("local_behind_nat")]
-    if not hits:
+    view = nat_view(ev)
+    if not view.present:
         return None
-    return finding(
-        FINDING,
-        method="IKEv2 NAT_DETECTION payloads",
-        targets=[
-            {"target": t.get("target"), "address": t.get("address"), "nat": t.get("nat")} for t in hits
-        ],
-    )
+    return finding(FINDING, **view.evidence())
