@@ -109,8 +109,10 @@ _S: Final[dict[str, dict[str, str]]] = {
         "en": "Everything was measured.",
     },
     "unmeasured.note": {
-        "ja": "以下は測定できなかったため、判定に含まれていません（問題が無いという意味ではありません）。",
-        "en": "These could not be measured and are not part of the verdict (which does not mean they are fine).",
+        "ja": "以下は測定できなかった項目です（問題が無いという意味ではありません）。"
+        "判定を制限する項目には、その理由と測定する方法を記載しています。",
+        "en": "These could not be measured (which does not mean they are fine); where one limits the verdict, "
+        "its entry says so and how to measure it.",
     },
     # --- probe table ------------------------------------------------------------------
     "probe.label": {"ja": "項目", "en": "Probe"},

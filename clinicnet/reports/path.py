@@ -120,9 +120,14 @@ def _nat_nodes(report: Report) -> list[Node]:
 
 
 def _nat_seen_elsewhere(report: Report) -> bool:
-    if _values(report, "nat_mapping").get("nat_present") or _values(report, "esp").get("nat_present"):
-        return True
-    return any(_dict(_dict(t).get("nat")).get("local_behind_nat") for t in _list(_values(report, "ike").get("targets")))
+    """The findings' one NAT view (IKE, the reflector, the trace), so the picture and the findings agree."""
+    from clinicnet.reports.findings._evidence import nat_view
+    from clinicnet.reports.findings.interface import Evidence
+
+    try:
+        return bool(nat_view(Evidence(report.probes, report.settings)).present)
+    except (AttributeError, TypeError, KeyError, ValueError):  # a result file's values of the wrong shape
+        return False
 
 
 def _public_address(report: Report) -> str | None:

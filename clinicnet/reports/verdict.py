@@ -155,7 +155,7 @@ _SILENT = {
     "not_measured": "{source}: NAT not measured",
     "no_nat_seen": "{source}: no private NAT layer seen, which does not prove there is none",
 }
-#: the gaps' entries in "not measured", whose general note says they are not part of the verdict
+#: the gaps' entries in "not measured": each says that it limits the verdict and how to measure it
 _CAPPED = "Until it is measured the verdict is at most ready_with_warnings."
 _HOW_NAT = "To measure it: run again with a reflector (--reflector HOST)."
 _ESP_IF_NO_NAT = (
