@@ -18,13 +18,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from clinicnet.probes import ike as ike_probe
+from clinicnet.probes import interfaces as interfaces_probe
+from clinicnet.probes import nat_layers as nat_layers_probe
+from clinicnet.probes import nat_mapping as nat_mapping_probe
+from clinicnet.probes import routes as routes_probe
+from clinicnet.probes import vpn as vpn_probe
 from clinicnet.reports.findings.interface import Evidence
 
 # --- IKE ------------------------------------------------------------------------------
 
 
 def ike_targets(ev: Evidence) -> list[Mapping[str, Any]]:
-    return list(ev.values("ike").get("targets", []))
+    return list(ev.of(ike_probe.SPEC).get("targets", []))
 
 
 def answers_otherwise(t: Mapping[str, Any], port: int) -> bool:
@@ -175,7 +181,7 @@ def _nat_by_reflector(ev: Evidence) -> NatSource:
     """
     rows: list[dict[str, Any]] = []
     verdicts: list[bool] = []
-    mapping = ev.values("nat_mapping")
+    mapping = ev.of(nat_mapping_probe.SPEC)
     if mapping.get("nat_present") is not None:
         verdicts.append(bool(mapping["nat_present"]))
         rows.append({"probe": "nat_mapping", "nat": bool(mapping["nat_present"]),
@@ -198,7 +204,7 @@ def _nat_by_trace(ev: Evidence) -> NatSource:
     Only positive: a private hop (or the router's private WAN address) is a NAT layer,
     but seeing none proves nothing (``no_nat_seen``).
     """
-    layers = ev.values("nat_layers")
+    layers = ev.of(nat_layers_probe.SPEC)
     if not layers:
         return NatSource("nat_layers", None, "not_measured")
     dslite = bool((layers.get("ipv4_over_ipv6") or {}).get("detected"))  # a DS-Lite AFTR always does NAT44
@@ -216,14 +222,14 @@ def _nat_by_trace(ev: Evidence) -> NatSource:
 # --- the PC itself ----------------------------------------------------------------------
 
 
-def physical_uplinks(ev: Evidence) -> list[Mapping[str, Any]]:
+def physical_uplinks(ev: Evidence) -> list[interfaces_probe.Interface]:
     """Interfaces that carry (or would carry, under a VPN) the PC's traffic.
 
     The default route's interface if it is physical; under a VPN the tunnel carries
     the default route, so fall back to the up, addressed, non-tunnel interfaces.
     """
-    ifaces = {i["name"]: i for i in ev.values("interfaces").get("interfaces", [])}
-    routes = ev.values("routes")
+    ifaces = {i["name"]: i for i in ev.of(interfaces_probe.SPEC).get("interfaces", [])}
+    routes = ev.of(routes_probe.SPEC)
     names = [r["interface"] for r in routes.get("default_v4", []) + routes.get("default_v6", [])]
     picked = [ifaces[n] for n in dict.fromkeys(names) if n in ifaces and ifaces[n]["kind"] in ("wired", "wifi")]
     if picked:
@@ -234,4 +240,4 @@ def physical_uplinks(ev: Evidence) -> list[Mapping[str, Any]]:
 
 
 def vpn_up(ev: Evidence) -> bool:
-    return bool(ev.values("vpn").get("vpn_up"))
+    return bool(ev.of(vpn_probe.SPEC).get("vpn_up"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import dns as dns_probe
+from clinicnet.probes import internet as internet_probe
 from clinicnet.reports.findings._evidence import ike_answered_any, vpn_up
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
@@ -58,8 +60,8 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    dns = ev.values("dns")
-    inet = ev.values("internet")
+    dns = ev.of(dns_probe.SPEC)
+    inet = ev.of(internet_probe.SPEC)
     if not ev.measured("dns") or dns.get("all_resolved"):
         return None
     if vpn_up(ev) and not inet.get("any_ok"):

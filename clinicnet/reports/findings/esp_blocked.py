@@ -8,6 +8,7 @@ or the trace): info when any of them saw a NAT, error when none did or NAT is un
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import esp as esp_probe
 from clinicnet.reports.findings._evidence import nat_view
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
@@ -70,7 +71,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    v = ev.values("esp")
+    v = ev.of(esp_probe.SPEC)
     if v.get("esp_passes") is not False:
         return None
     nat = nat_view(ev)

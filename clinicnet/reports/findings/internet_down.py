@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import internet as internet_probe
+from clinicnet.probes import routes as routes_probe
 from clinicnet.reports.findings._evidence import ike_answered_any, vpn_up
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
@@ -61,7 +63,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    inet = ev.values("internet")
+    inet = ev.of(internet_probe.SPEC)
     if not ev.measured("internet") or not ev.measured("vpn") or inet.get("any_ok") or vpn_up(ev):
         return None
     if inet.get("only_dns_failures") and ike_answered_any(ev):
@@ -71,5 +73,5 @@ def check(ev: Evidence) -> Finding | None:
         checks={
             c["url"]: {fam: c[fam].get("state") for fam in ("ipv4", "ipv6")} for c in inet.get("checks", [])
         },
-        default_route=bool(ev.values("routes").get("default_v4") or ev.values("routes").get("default_v6")),
+        default_route=bool(ev.of(routes_probe.SPEC).get("default_v4") or ev.of(routes_probe.SPEC).get("default_v6")),
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import interfaces as interfaces_probe
+from clinicnet.probes import internet as internet_probe
+from clinicnet.probes import routes as routes_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -59,9 +62,9 @@ FINDING = FindingSpec(
 def check(ev: Evidence) -> Finding | None:
     if not ev.measured("interfaces"):
         return None
-    ifs = ev.values("interfaces")
-    routes = ev.values("routes")
-    inet = ev.values("internet")
+    ifs = ev.of(interfaces_probe.SPEC)
+    routes = ev.of(routes_probe.SPEC)
+    inet = ev.of(internet_probe.SPEC)
     no_addr = not ifs.get("has_ipv4")
     no_route = ev.measured("routes") and not routes.get("default_v4")
     v6_only_internet = bool(inet) and not inet.get("ipv4_ok") and inet.get("ipv6_ok")

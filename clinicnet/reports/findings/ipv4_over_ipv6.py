@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import esp as esp_probe
+from clinicnet.probes import nat_layers as nat_layers_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -72,11 +74,11 @@ def check(ev: Evidence) -> Finding | None:
     into its own shared address and port set, then encapsulates) and has no well-known
     addresses; telling it apart would need the ISP's MAP rules (BMR/FMR) or the CE's own view.
     """
-    over: Mapping[str, Any] = ev.values("nat_layers").get("ipv4_over_ipv6") or {}
+    over: Mapping[str, Any] = ev.of(nat_layers_probe.SPEC).get("ipv4_over_ipv6") or {}
     if not over.get("detected"):
         return None
     evidence = list(over.get("evidence") or [])
-    esp = ev.values("esp")
+    esp = ev.of(esp_probe.SPEC)
     return finding(
         FINDING,
         mechanism=over.get("mechanism"),

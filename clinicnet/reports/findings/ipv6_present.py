@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import interfaces as interfaces_probe
+from clinicnet.probes import internet as internet_probe
+from clinicnet.probes import routes as routes_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -44,8 +47,8 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    ifs = ev.values("interfaces")
-    routes = ev.values("routes")
+    ifs = ev.of(interfaces_probe.SPEC)
+    routes = ev.of(routes_probe.SPEC)
     if ifs.get("has_global_ipv6") or routes.get("default_v6"):
         addrs = [
             a["address"]
@@ -57,6 +60,6 @@ def check(ev: Evidence) -> Finding | None:
             FINDING,
             ipv6_addresses=addrs,
             ipv6_default_route=bool(routes.get("default_v6")),
-            internet_ipv6=ev.values("internet").get("ipv6_ok"),
+            internet_ipv6=ev.of(internet_probe.SPEC).get("ipv6_ok"),
         )
     return None

@@ -61,9 +61,9 @@ FINDING = FindingSpec(
 
 def check(ev: Evidence) -> Finding | None:
     slow = [
-        {"interface": i["name"], "kind": i["kind"], "speed_mbps": i["speed_mbps"]}
+        {"interface": i["name"], "kind": i["kind"], "speed_mbps": speed}
         for i in physical_uplinks(ev)
-        if i.get("speed_mbps") and i["speed_mbps"] < SLOW_LINK_MBPS
+        if (speed := i.get("speed_mbps")) and speed < SLOW_LINK_MBPS
     ]
     if slow:
         return finding(FINDING, links=slow, recommended_mbps=SLOW_LINK_MBPS)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
 from clinicnet.netaddr import address_kind
+from clinicnet.probes import nat_layers as nat_layers_probe
+from clinicnet.probes import nat_mapping as nat_mapping_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -53,9 +55,9 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    v = ev.values("nat_layers")
+    v = ev.of(nat_layers_probe.SPEC)
     addresses = list(v.get("cgn_addresses") or [])
-    local = ev.values("nat_mapping").get("local_address")
+    local = ev.of(nat_mapping_probe.SPEC).get("local_address")
     if isinstance(local, str) and address_kind(local) == "cgn":
         addresses.append(local)
     if not (v.get("cgn") or addresses):
@@ -64,5 +66,5 @@ def check(ev: Evidence) -> Finding | None:
         FINDING,
         shared_addresses=sorted(set(addresses)),
         gateway_wan=v.get("gateway_wan"),
-        public_address=ev.values("nat_mapping").get("public_address"),
+        public_address=ev.of(nat_mapping_probe.SPEC).get("public_address"),
     )

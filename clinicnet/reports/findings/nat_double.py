@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import nat_layers as nat_layers_probe
+from clinicnet.probes import nat_mapping as nat_mapping_probe
 from clinicnet.reports.findings._evidence import nat_view
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
@@ -76,7 +78,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    v = ev.values("nat_layers")
+    v = ev.of(nat_layers_probe.SPEC)
     if (v.get("private_layers") or 0) < 2:
         return None
     upnp: Mapping[str, Any] = v.get("upnp") or {}
@@ -96,7 +98,7 @@ def check(ev: Evidence) -> Finding | None:
 
 def _public_address(ev: Evidence) -> str | None:
     """The outermost address as the reflector saw it, from ``nat_mapping`` or else ``esp``."""
-    seen = ev.values("nat_mapping").get("public_address")
+    seen = ev.of(nat_mapping_probe.SPEC).get("public_address")
     if seen:
         return str(seen)
     esp = ev.result("esp")

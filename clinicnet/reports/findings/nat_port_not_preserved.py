@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import nat_mapping as nat_mapping_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -57,7 +58,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    v = ev.values("nat_mapping")
+    v = ev.of(nat_mapping_probe.SPEC)
     if not v.get("nat_present"):
         return None
     preserved: Mapping[str, Any] = v.get("port_preserved") or {}

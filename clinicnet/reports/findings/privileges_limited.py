@@ -5,6 +5,7 @@ skipped.
 from __future__ import annotations
 
 from clinicnet.model import Finding, ProbeResult, Severity, Status, Text
+from clinicnet.probes import privileges as privileges_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 #: the probes' machine-readable causes (``ProbeResult.reason_code``) of "skipped for
@@ -65,7 +66,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    p = ev.values("privileges")
+    p = ev.of(privileges_probe.SPEC)
     # Administrator without raw sockets counts too: on Windows the raw probes also
     # need Npcap, and the technician must learn which probes that cost.
     if p and (not p.get("admin") or p.get("raw_sockets") is False):

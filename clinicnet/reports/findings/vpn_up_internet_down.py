@@ -5,6 +5,8 @@ fault.
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import internet as internet_probe
+from clinicnet.probes import vpn as vpn_probe
 from clinicnet.reports.findings._evidence import vpn_up
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
@@ -62,9 +64,9 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    inet = ev.values("internet")
+    inet = ev.of(internet_probe.SPEC)
     if vpn_up(ev) and ev.measured("internet") and not inet.get("any_ok"):
-        v = ev.values("vpn")
+        v = ev.of(vpn_probe.SPEC)
         return finding(
             FINDING,
             tunnel_interfaces=[t["name"] for t in v.get("tunnel_interfaces", []) if t.get("up")],
