@@ -25,10 +25,15 @@ def reply_bytes(address: str, status: int, rtt: int = 3, ttl: int = 64, data_siz
     return struct.pack("<IIIHHQBBBBxxxxQ", addr, status, rtt, data_size, 0, 0xDEAD0000, ttl, 0, 0, 0, 0)
 
 
-#: IcmpSendEcho2's reply buffer as Wine 8 filled it in the double-NAT lab (TTL 2: the cable modem)
-RECORDED_TTL2 = bytes.fromhex(
-    "c0a80001" "cd2b0000" "00000000" "00000000" "0000000000000000" "40000000" "00000000" "0000000000000000"
-)
+#: IcmpSendEcho2's reply buffers as Wine 8 filled them in lab namespaces (first 40 bytes)
+RECORDED = {
+    # double NAT, TTL 2: the cable modem's LAN address, IP_TTL_EXPIRED_TRANSIT
+    "ttl2": "c0a80001052b00000100000000000000f8327001000000003fc0000002000000f832700100000000",
+    # the gateway's echo reply, 36 bytes of data, reply TTL 61
+    "reply": "c000020a000000000000000024000000f814c301000000003d00000002000000f814c30100000000",
+    # DS-Lite, 1500 bytes with DF: the clinic router (B4, softwire MTU 1460), IP_PACKET_TOO_BIG
+    "too_big": "c0a80a01012b00000000000000000000282afb000000000040c0000002000000282afb0000000000",
+}
 
 
 @pytest.mark.skipif(not X64, reason="x64 layouts")
@@ -72,9 +77,14 @@ def test_parse_ttl_expired_names_the_router():
     assert ans == {"kind": "ttl_expired", "ip_status": 11013, "responder": "192.168.10.1", "rtt_ms": 1, "reply_ttl": None}
 
 
-def test_parse_recorded_wine_reply():
-    ans = W.parse_echo(RECORDED_TTL2, 1, 0)
-    assert ans["kind"] == "ttl_expired" and ans["responder"] == "192.168.0.1"
+@pytest.mark.parametrize("name,kind,status,responder,reply_ttl", [
+    ("ttl2", "ttl_expired", 11013, "192.168.0.1", None),
+    ("reply", "reply", 0, "192.0.2.10", 61),
+    ("too_big", "too_big", 11009, "192.168.10.1", None),
+])
+def test_parse_recorded_wine_replies(name, kind, status, responder, reply_ttl):
+    ans = W.parse_echo(bytes.fromhex(RECORDED[name]), 1, 0)
+    assert (ans["kind"], ans["ip_status"], ans["responder"], ans["reply_ttl"]) == (kind, status, responder, reply_ttl)
 
 
 def test_parse_echo_reply_from_the_target():

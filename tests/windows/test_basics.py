@@ -1,0 +1,79 @@
+"""The Windows builds start under Wine: the source tree on Windows CPython, and clinicnet.exe.
+
+No network here (``--version`` and the catalogue), so the host namespace is used, with its
+own Wine prefix and wineserver like every other run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clinicnet import SCHEMA, __version__
+from tests.lab.harness import REPO_ROOT
+from tests.windows import wine as W
+
+
+def test_windows_cpython_runs_the_source_tree(tmp_path: Path) -> None:
+    with W.wine_session(tmp_path) as wine:
+        res = wine.run(W.python_argv("-c", "import sys, clinicnet; print(sys.platform, clinicnet.__file__)"),
+                       env=W.source_env(), cwd=REPO_ROOT)
+        assert res.returncode == 0, res.detail()
+        platform, path = res.stdout.split()
+        assert platform == "win32" and path.lower().startswith(W.winpath(REPO_ROOT).lower())
+        res = wine.run(W.python_argv("-m", "clinicnet", "--version"), env=W.source_env(), cwd=REPO_ROOT)
+        assert res.returncode == 0, res.detail()
+        assert __version__ in res.stdout and SCHEMA in res.stdout
+
+
+def test_exe_version_and_catalogue(tmp_path: Path, windows_exe: tuple[Path, dict[str, Any]]) -> None:
+    exe, facts = windows_exe
+    assert 5_000_000 < facts["bytes"] < 40_000_000, facts
+    with W.wine_session(tmp_path) as wine:
+        wine.run([str(exe), "--version"])  # the first run of a prefix starts Wine's services: not timed
+        res = wine.run([str(exe), "--version"])
+        assert res.returncode == 0, res.detail()
+        assert __version__ in res.stdout and "frozen executable" in res.stdout
+    W.record_artifact("version", {"exe_under_wine_seconds": round(res.seconds, 2)})
+
+
+#: Wine takes the ANSI code page from LANG, as Windows from the system locale
+CODE_PAGES = {"cp1252": "en_US.UTF-8", "cp932": "ja_JP.UTF-8"}
+COMMANDS = {
+    "help": ["--help"],
+    "explain-ja": ["explain", "nat.double", "--lang", "ja"],
+    "explain-en": ["explain", "nat.double", "--lang", "en"],
+    "findings-json": ["findings", "--json"],
+}
+#: (command, code page) -> why it fails today; issue 9 asks that none can raise
+#: UnicodeEncodeError. Listed cases that start to pass fail the test, so the list shrinks.
+_CP1252 = ("code: output to a pipe is encoded in the ANSI code page, and cp1252 holds no Japanese "
+           "(nor every typographic character); issue 9 asks UTF-8 on pipes and files")
+EXPECTED_ENCODING_FAILURES: dict[tuple[str, str], str] = {
+    ("help", "cp1252"): _CP1252,
+    ("explain-ja", "cp1252"): _CP1252,
+    ("explain-en", "cp1252"): _CP1252,
+    ("findings-json", "cp1252"): _CP1252,
+}
+
+
+@pytest.mark.parametrize("code_page", sorted(CODE_PAGES))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_exe_output_to_a_pipe_in_the_ansi_code_page(tmp_path: Path, windows_exe: tuple[Path, dict[str, Any]],
+                                                     command: str, code_page: str) -> None:
+    """A pipe (or file) is not a console: Python writes it in the ANSI code page unless the
+    program says otherwise; cp1252 cannot hold Japanese, cp932 no em dash."""
+    exe, _ = windows_exe
+    lang = CODE_PAGES[code_page]
+    with W.wine_session(tmp_path) as wine:
+        res = wine.run([str(exe), *COMMANDS[command]], env={"LANG": lang, "LC_ALL": lang, "PYTHONIOENCODING": ""})
+    ok = res.returncode == 0 and "UnicodeEncodeError" not in res.stderr
+    reason = EXPECTED_ENCODING_FAILURES.get((command, code_page))
+    if reason is None:
+        assert ok, res.detail()
+    elif ok:
+        pytest.fail(f"{command} through a {code_page} pipe works now: remove it from EXPECTED_ENCODING_FAILURES")
+    else:
+        pytest.xfail(f"{reason}: {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else res.returncode}")
