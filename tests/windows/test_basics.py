@@ -77,3 +77,56 @@ def test_exe_output_to_a_pipe_in_the_ansi_code_page(tmp_path: Path, windows_exe:
         pytest.fail(f"{command} through a {code_page} pipe works now: remove it from EXPECTED_ENCODING_FAILURES")
     else:
         pytest.xfail(f"{reason}: {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else res.returncode}")
+
+
+def test_a_failing_test_leaves_no_wineserver_behind() -> None:
+    """The lab's teardown stops the namespace's wineserver (and its Wine services) even when the
+    test body raises; nothing of the prefix survives."""
+    from tests.lab import Lab, LabOptions, netns
+
+    pids: list[int] = []
+    with pytest.raises(RuntimeError, match="the test failed"), Lab(LabOptions(nat_layers=0)) as lab:
+        wine = W.wine_in_lab(lab)
+        res = wine.run(W.python_argv("-c", "print(1)"))
+        assert res.returncode == 0, res.detail()
+        pids = netns.pids_in([lab.ns("pc")])[lab.ns("pc")]
+        prefix = wine.prefix
+        raise RuntimeError("the test failed")
+    assert pids, "the wineserver should have been running in the PC's namespace"
+    left = [pid for pid in pids if _alive(pid)]
+    assert not left, f"processes of the Wine prefix survived the teardown: {left}"
+    assert not prefix.exists()
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (a dead process waiting for init to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _prefix_pids(prefix: Path) -> list[int]:
+    """Live processes of a Wine prefix (wineserver and Wine programs carry WINEPREFIX)."""
+    marker = f"WINEPREFIX={prefix}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes() and _alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_failing_session_stops_its_persistent_wineserver(tmp_path: Path) -> None:
+    """Outside a lab nothing else would kill it: ``wineserver -p`` never exits by itself."""
+    with pytest.raises(RuntimeError, match="the test failed"), W.wine_session(tmp_path) as wine:
+        assert wine.run(W.python_argv("-c", "print(1)")).returncode == 0
+        prefix = wine.prefix
+        running = _prefix_pids(prefix)
+        raise RuntimeError("the test failed")
+    assert running, "the session's wineserver should have been found while it ran"
+    assert not _prefix_pids(prefix) and not prefix.exists()

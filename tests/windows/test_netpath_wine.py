@@ -39,15 +39,17 @@ except OSError as exc:
 s.close()
 best = netpath.best_interface(target)
 out["best"] = dataclasses.asdict(best) if best else None
+out["best_for"] = {t: getattr(netpath.best_interface(t), "name", None) for t in sys.argv[2:]}
 out["adapters"] = [dataclasses.asdict(a) for a in netpath.adapters()]
 print(json.dumps(out))
 """
 
 
-def measure(make_lab: Any, **options: Any) -> dict[str, Any]:
+def measure(make_lab: Any, *route_targets: str, **options: Any) -> dict[str, Any]:
     lab = make_lab(**options)
     wine = W.wine_in_lab(lab)
-    res = wine.run(W.python_argv("-c", SCRIPT, A.GATEWAY_V4), env=W.source_env(), cwd=REPO_ROOT, timeout=120)
+    res = wine.run(W.python_argv("-c", SCRIPT, A.GATEWAY_V4, *route_targets), env=W.source_env(), cwd=REPO_ROOT,
+                   timeout=120)
     assert res.returncode == 0, res.detail()
     out: dict[str, Any] = json.loads(res.stdout)
     W.record_artifact(f"netpath:{options}", {"hops": [(h["kind"], h["responder"]) for h in out["hops"]],
@@ -78,3 +80,15 @@ def test_ds_lite_softwire_refuses_a_1500_byte_df_echo(make_lab) -> None:
     assert out["df"]["1400"]["kind"] == "reply"
     # the B4 (the clinic router) cannot forward 1500 bytes into its 1460 softwire with DF set
     assert out["df"]["1500"]["kind"] == "too_big" and out["df"]["1500"]["responder"] == A.ROUTER_LAN_V4
+
+
+def test_best_interface_follows_the_vpn_default_route_and_the_gateway_host_route(make_lab) -> None:
+    """A VPN client's default route on tun0, the gateway kept on the LAN by a host route: the
+    internet goes through the tunnel, the VPN gateway itself does not (GetBestInterfaceEx)."""
+    out = measure(make_lab, A.WEB_V4, vpn_up=True)
+    assert out["best"]["name"] == "eth0"
+    assert out["best_for"] == {A.WEB_V4: "tun0"}
+    # Wine shows the TUN device as IfType 1 (other) named tun0: neither a Windows tunnel type nor
+    # a Windows VPN client's name, so only real Windows can confirm the tunnel classification
+    tun = next(a for a in out["adapters"] if a["name"] == "tun0")
+    assert tun["if_type"] == 1 and tun["tunnel"] is None

@@ -59,7 +59,7 @@ EXPECTED_DIFFERENCES: dict[str, str] = {
     "vpn-up": "code: Windows default routes come from netifaces' gateways only, so the VPN's gateway-less "
               "device route is invisible (GetBestInterfaceEx/netpath.best_interface would see it) and the "
               "report blames the internet (not_ready) instead of vpn.up_internet_down; "
-              "wine: the TUN device shows as an Ethernet adapter, not a tunnel IfType",
+              "wine: the TUN device shows as IfType 1 (other) named tun0, not a Windows tunnel adapter",
 }
 
 
