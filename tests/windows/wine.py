@@ -88,7 +88,10 @@ def winpath(path: str | os.PathLike[str]) -> str:
 def copy_prefix(dest: Path) -> Path:
     """A private Wine prefix from the template: hard links (the 700 MB of system DLLs are never
     written after wineboot), real copies of the registry files wineserver rewrites."""
-    subprocess.run(["cp", "-al", str(PREFIX_TEMPLATE), str(dest)], check=True, capture_output=True)
+    linked = subprocess.run(["cp", "-al", str(PREFIX_TEMPLATE), str(dest)], capture_output=True)
+    if linked.returncode != 0:  # another file system (a tmpfs /tmp): a real copy, slower
+        shutil.rmtree(dest, ignore_errors=True)
+        subprocess.run(["cp", "-a", "--reflink=auto", str(PREFIX_TEMPLATE), str(dest)], check=True, capture_output=True)
     for reg in dest.glob("*.reg"):
         reg.unlink()
         shutil.copy2(PREFIX_TEMPLATE / reg.name, reg)
