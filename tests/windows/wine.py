@@ -275,7 +275,17 @@ def build_exe(workdir: Path) -> tuple[Path, dict[str, Any]]:
         tmp.rename(EXE_CACHE / key)
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(build, ignore_errors=True)
+    _prune_exe_cache(keep=key)
     return cached, {**facts, "cached": False}
+
+
+def _prune_exe_cache(keep: str, newest: int = 3) -> None:
+    """Each source change builds a 12 MB exe: keep the few newest (other worktrees share the cache)."""
+    builds = sorted((p for p in EXE_CACHE.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in builds[newest:]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def diagnose_windows(wine: Wine, lab: Lab, program: Sequence[str], extra: Sequence[str] = (), *,
