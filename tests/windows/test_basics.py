@@ -56,6 +56,7 @@ EXPECTED_ENCODING_FAILURES: dict[tuple[str, str], str] = {
     ("explain-ja", "cp1252"): _CP1252,
     ("explain-en", "cp1252"): _CP1252,
     ("findings-json", "cp1252"): _CP1252,
+    ("diagnose-text", "cp1252"): _CP1252,
 }
 
 
@@ -76,7 +77,7 @@ def test_exe_output_to_a_pipe_in_the_ansi_code_page(tmp_path: Path, windows_exe:
     elif ok:
         pytest.fail(f"{command} through a {code_page} pipe works now: remove it from EXPECTED_ENCODING_FAILURES")
     else:
-        pytest.xfail(f"{reason}: {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else res.returncode}")
+        pytest.xfail(f"{reason}: {_error_line(res)}")
 
 
 def test_a_failing_test_leaves_no_wineserver_behind() -> None:
@@ -130,3 +131,47 @@ def test_a_failing_session_stops_its_persistent_wineserver(tmp_path: Path) -> No
         raise RuntimeError("the test failed")
     assert running, "the session's wineserver should have been found while it ran"
     assert not _prefix_pids(prefix) and not prefix.exists()
+
+
+@pytest.mark.parametrize("code_page", sorted(CODE_PAGES))
+def test_exe_text_report_through_a_pipe(make_lab, tmp_path: Path, windows_exe: tuple[Path, dict[str, Any]],
+                                        code_page: str) -> None:
+    """The terminal report of a diagnosis, in the system's language, into a pipe of that
+    system's ANSI code page (Japanese report on cp932, English on cp1252)."""
+    from tests.lab import addresses as A
+    from tests.lab.strongswan import start_charon
+
+    exe, _ = windows_exe
+    lab = make_lab(nat_layers=1)
+    start_charon(lab, lab.tmpdir, A.GATEWAY_V4)
+    wine = W.wine_in_lab(lab)
+    drop = {"--quiet"}
+    argv = [a for a in lab.diagnose_argv() if a not in drop]
+    i = argv.index("--json")
+    del argv[i:i + 2]
+    lang = CODE_PAGES[code_page]
+    res = wine.run([str(exe), *argv, "--output-dir", W.winpath(tmp_path)],
+                   env={"LANG": lang, "LC_ALL": lang, "PYTHONIOENCODING": ""}, timeout=180)
+    ok = res.returncode in (0, 1, 3, 4) and "UnicodeEncodeError" not in res.stderr and res.stdout.strip() != ""
+    reason = EXPECTED_ENCODING_FAILURES.get(("diagnose-text", code_page))
+    if reason is None:
+        assert ok, res.detail()
+        # today the pipe gets the ANSI code page; issue 9 asks UTF-8: either way the text must be whole
+        try:
+            text = res.raw_stdout.decode("utf-8")
+        except UnicodeDecodeError:
+            text = res.raw_stdout.decode(code_page)
+        from clinicnet.reports import i18n
+
+        label = i18n.t("verdict.label", "ja" if code_page == "cp932" else "en")
+        assert label in text, text[-2000:]
+    elif ok:
+        pytest.fail(f"the text report through a {code_page} pipe works now: remove it from EXPECTED_ENCODING_FAILURES")
+    else:
+        pytest.xfail(f"{reason}: {_error_line(res)}")
+
+
+def _error_line(res: W.WineResult) -> str:
+    """The exception line of a Python traceback (PyInstaller's own message follows it)."""
+    lines = [line for line in res.stderr.splitlines() if "Error:" in line and "PYI-" not in line]
+    return lines[-1].strip() if lines else f"exit {res.returncode}"

@@ -105,6 +105,7 @@ class WineResult:
     stderr: str
     seconds: float
     argv: list[str]
+    raw_stdout: bytes = b""
 
     def detail(self) -> str:
         return (f"{' '.join(self.argv)} exited {self.returncode} after {self.seconds:.1f}s\n"
@@ -192,7 +193,7 @@ class Wine:
             proc.stdout.close()
             proc.stderr.close()
         return WineResult(returncode, out[fd_out].decode("utf-8", "replace"), out[fd_err].decode("utf-8", "replace"),
-                          time.monotonic() - t0, [str(a) for a in argv])
+                          time.monotonic() - t0, [str(a) for a in argv], bytes(out[fd_out]))
 
 
 @contextlib.contextmanager
