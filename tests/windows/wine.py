@@ -21,6 +21,7 @@ Three Wine facts shape this module (docs/windows.md, tests/lab/README.md's lab n
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -61,12 +62,20 @@ _BASE_ENV = {
 }
 
 
+@functools.cache
 def windows_available() -> tuple[bool, str]:
     """Whether the Wine test bed is installed here, and if not, what is missing."""
     for path, what in ((WINE, "wine64 (apt)"), (WINESERVER, "wineserver (apt wine64)"),
                        (WINDOWS_PYTHON, "the Windows CPython"), (PREFIX_TEMPLATE / "system.reg", "the Wine prefix template")):
         if not path.exists():
             return False, f"{what} missing at {path}: run dev/install-windows as root"
+    wine_version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "wine64"], capture_output=True,
+                                  text=True, check=False).stdout.strip()
+    stamp = (WINDOWS_HOME / "stamp").read_text() if (WINDOWS_HOME / "stamp").exists() else ""
+    if wine_version and f"wine={wine_version} " not in stamp:
+        # the prefix template was made by another Wine: a copy would update its DLLs in place,
+        # through the hard links, so the template must be rebuilt first
+        return False, f"the Wine prefix template predates wine64 {wine_version}: run dev/install-windows as root"
     return True, ""
 
 
