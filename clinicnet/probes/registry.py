@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 from clinicnet.model import Text
+from clinicnet.probes import nat_binding
 from clinicnet.probes.interface import ProbeFunc, ProbeSpec
 
 PROBES: tuple[ProbeSpec[dict], ...] = (
@@ -24,6 +25,10 @@ PROBES: tuple[ProbeSpec[dict], ...] = (
     ProbeSpec("fragments", 0, Text(ja="IPフラグメントと経路MTU", en="IP fragments and path MTU"), dict),
     ProbeSpec("nat_layers", 0, Text(ja="NATの段数 (経路・UPnP・NAT-PMP)", en="NAT layers (trace, UPnP, NAT-PMP)"), dict),
 )
+
+#: probes that take minutes: run only when asked (``diagnose --long``, watch mode), each with
+#: the deadline its module's ``budget()`` gives, not ``--timeout``
+LONG_PROBES: tuple[ProbeSpec[dict], ...] = (nat_binding.SPEC,)  # type: ignore[assignment]
 
 
 def load(s: ProbeSpec) -> ProbeFunc:

@@ -1,0 +1,144 @@
+"""The NAT binding probe without a NAT: its planning and analysis as pure functions, and a run
+against a reflector on loopback (every delay answered: bounded below). The NAT itself is in
+test_nat_binding_lab.py."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import pytest
+
+from clinicnet.model import Status
+from clinicnet.probes import nat_binding as nb
+from clinicnet.probes.interface import ProbeContext
+from clinicnet.reflector.core import Core, JsonLog, Limits
+from clinicnet.reflector.server import Reflector, open_udp
+from clinicnet.wire import reflector as w
+
+
+def test_first_wave_is_capped_and_ends_at_the_cap():
+    assert nb.first_wave(180) == [5, 10, 15, 20, 30, 45, 60, 90, 120, 180]
+    assert nb.first_wave(20) == [5, 10, 15, 20]
+    assert nb.first_wave(36) == [5, 10, 15, 20, 30, 36]
+    assert nb.first_wave(3) == [3]
+
+
+def test_refine_splits_the_interval_and_skips_what_was_asked():
+    assert nb.refine(10, 15) == [11.25, 12.5, 13.75]
+    assert nb.refine(None, 5) == [1.25, 2.5, 3.75]
+    assert nb.refine(10, 15, taken=[12.5]) == [11.25, 13.75]
+    assert nb.refine(10, 10.5) == []
+
+
+def _idle(pairs, wave=1):
+    return [(float(d), wave, ok) for d, ok in pairs]
+
+
+def test_analyse_expiry_confirmed_by_the_kept_alive_twins():
+    idle = _idle([(5, True), (10, True), (15, False), (20, False), (30, None)])
+    twins = [(5.0, True), (10.0, True), (15.0, True), (20.0, True), (30.0, None)]
+    r = nb.analyse(idle, twins, (10, 10))
+    assert (r["lower_s"], r["upper_s"], r["estimate_s"], r["bounded"]) == (10, 15, 12.5, "both")
+    assert [d["state"] for d in r["delays"]] == ["answered", "answered", "expired", "expired", "pending"]
+    assert r["confidence"] == "high"
+
+
+def test_analyse_missing_twins_mean_unknown_not_expired():
+    """Silence even with the mapping kept alive is loss or the reflector, never the NAT."""
+    idle = _idle([(5, True), (10, False), (15, False)])
+    twins = [(5.0, True), (10.0, False), (15.0, False)]
+    r = nb.analyse(idle, twins)
+    assert [d["state"] for d in r["delays"]] == ["answered", "unknown", "unknown"]
+    assert (r["lower_s"], r["upper_s"], r["bounded"], r["confidence"]) == (5, None, "below", "high")
+    r = nb.analyse(_idle([(5, False)]), [(5.0, False)])
+    assert r["bounded"] is None and r["confidence"] == "none"
+
+
+def test_analyse_a_hole_below_an_answer_is_loss():
+    idle = _idle([(5, True), (10, False), (15, True), (20, False), (30, False)])
+    twins = [(5.0, True), (10.0, True), (15.0, True), (20.0, True), (30.0, True)]
+    r = nb.analyse(idle, twins)
+    assert [d["state"] for d in r["delays"]] == ["answered", "lost", "answered", "expired", "expired"]
+    assert (r["lower_s"], r["upper_s"], r["lost"], r["confidence"]) == (15, 20, 1, "medium")
+    # one expiry only: medium; two losses: low
+    r = nb.analyse(_idle([(5, True), (10, False)]), [(5.0, True), (10.0, True)])
+    assert r["confidence"] == "medium"
+    r = nb.analyse(_idle([(5, False), (10, False), (15, True), (20, False)]), [(20.0, True)])
+    assert r["confidence"] == "low"
+
+
+def test_analyse_nothing_answered_bounds_above():
+    r = nb.analyse(_idle([(5, False), (10, False)]), [(5.0, True), (10.0, True)])
+    assert (r["lower_s"], r["upper_s"], r["bounded"]) == (None, 5, "above")
+
+
+def test_headline_prefers_natt():
+    a: nb.PortResult = {"port": 500, "bounded": "both"}
+    b: nb.PortResult = {"port": 4500, "bounded": "below"}
+    assert nb.headline([a, b]) is b
+    assert nb.headline([a, {"port": 4500, "bounded": None}]) is a
+    assert nb.headline([{"port": 4500, "bounded": None}]) is None
+
+
+def test_no_reflector_is_skipped_with_its_cause():
+    r = nb.probe(ProbeContext())
+    assert r.status is Status.SKIPPED and r.reason_code == "no_reflector"
+
+
+@pytest.fixture
+def reflector():
+    core = Core(Limits(max_sources=64), JsonLog(io.StringIO()))
+    eps = [open_udp("127.0.0.1", 0, False), open_udp("127.0.0.1", 0, True)]
+    srv = Reflector(eps, core)
+    t = threading.Thread(target=srv.serve, daemon=True)
+    t.start()
+    yield srv
+    srv.stop()
+    t.join(5)
+    srv.close()
+
+
+def _ctx(seconds: float) -> ProbeContext:
+    return ProbeContext(reflectors=("127.0.0.1",), timeout=seconds, deadline=time.monotonic() + seconds)
+
+
+def test_without_a_nat_every_delay_comes_back(reflector):
+    ike, natt = reflector.endpoints[0].port, reflector.endpoints[1].port
+    t0 = time.monotonic()
+    r = nb.probe(_ctx(20), max_delay=1.5, wave=(0.5, 1.0, 1.5), ike_port=ike, natt_port=natt)
+    took = time.monotonic() - t0
+    assert r.status is Status.OK and r.reason_code == "at_least", r.reason
+    v = r.values
+    assert v["reflector_version"] == 2 and v["reflector_max_delay_s"] == 180.0
+    assert [p["port"] for p in v["ports"]] == [natt, ike]
+    for p in v["ports"]:
+        assert [d["state"] for d in p["delays"]] == ["answered"] * 3
+        assert p["lower_s"] == 1.5 and p["bounded"] == "below" and p["confidence"] == "high"
+    assert v["port"] == natt and v["lower_s"] == 1.5 and v["lifetime_s"] is None
+    assert took < 1.5 + 2.5  # the delays run side by side: about the longest, not the sum (3 s)
+    assert reflector.core.stats.delayed["sent"] >= 12 and reflector.core.stats.max_amplification <= 1.0
+
+
+def test_a_version_1_reflector_is_named(reflector):
+    """A reflector that drops version-2 requests (as a version-1 one does) is reported as old."""
+    real = reflector.core.udp
+
+    def v1_only(data, natt, obs, route=None):
+        req = w.parse_request(data, port4500=natt)
+        return None if req is not None and req.version != 1 else real(data, natt, obs, route)
+
+    reflector.core.udp = v1_only
+    ike, natt = reflector.endpoints[0].port, reflector.endpoints[1].port
+    r = nb.probe(_ctx(10), max_delay=1.0, ike_port=ike, natt_port=natt)
+    assert r.status is Status.ERROR and r.reason_code == "old_reflector"
+    assert r.values["reflector_version"] == 1
+
+
+def test_the_reflector_cap_bounds_the_waves(reflector):
+    reflector.core.limits = Limits(max_sources=64, max_delay_s=1.0)
+    ike, natt = reflector.endpoints[0].port, reflector.endpoints[1].port
+    r = nb.probe(_ctx(20), max_delay=60, wave=(0.5, 1.0, 30.0), ike_port=ike, natt_port=natt)
+    assert r.values["reflector_max_delay_s"] == 1.0
+    assert [d["delay_s"] for d in r.values["ports"][0]["delays"]] == [0.5, 1.0]
