@@ -142,3 +142,37 @@ def test_the_reflector_cap_bounds_the_waves(reflector):
     r = nb.probe(_ctx(20), max_delay=60, wave=(0.5, 1.0, 30.0), ike_port=ike, natt_port=natt)
     assert r.values["reflector_max_delay_s"] == 1.0
     assert [d["delay_s"] for d in r.values["ports"][0]["delays"]] == [0.5, 1.0]
+
+
+# --- the finding -----------------------------------------------------------------------------
+
+
+def _binding_result(*ports: nb.PortResult) -> list:
+    from clinicnet.model import ProbeResult
+
+    values = {"keepalive_s": 20.0, "ports": list(ports)}
+    return [ProbeResult("nat_binding", Status.OK, "", values)]
+
+
+def _check(*ports: nb.PortResult):
+    from clinicnet.reports.findings import nat_binding_short
+    from clinicnet.reports.findings.interface import Evidence
+
+    return nat_binding_short.check(Evidence(_binding_result(*ports)))
+
+
+def test_finding_raised_only_below_the_keepalive():
+    short: nb.PortResult = {"port": 4500, "bounded": "both", "lower_s": 10, "upper_s": 15, "estimate_s": 12.5,
+                            "confidence": "high"}
+    f = _check(short, {"port": 500, "bounded": "below", "lower_s": 30})
+    assert f is not None and f.id == "nat.binding_short"
+    assert f.evidence["port"] == 4500 and f.evidence["lifetime_s"] == 12.5 and f.evidence["keepalive_s"] == 20.0
+    assert f.evidence["recommended_keepalive_s"] == 5
+    assert _check({"port": 4500, "bounded": "both", "lower_s": 20, "upper_s": 30, "estimate_s": 25}) is None
+    assert _check({"port": 4500, "bounded": "below", "lower_s": 15}) is None  # not shown to be short
+    assert _check({"port": 4500, "bounded": "above", "upper_s": 5, "estimate_s": None}) is not None
+    # 4500 is what NAT-T keepalives refresh: its answer wins over 500's
+    assert _check({"port": 500, "bounded": "both", "estimate_s": 8, "upper_s": 10},
+                  {"port": 4500, "bounded": "below", "lower_s": 30}) is None
+    assert _check({"port": 4500, "bounded": None}) is None
+    assert _check() is None
