@@ -4,8 +4,6 @@ test_nat_binding_lab.py."""
 
 from __future__ import annotations
 
-import io
-import threading
 import time
 
 import pytest
@@ -13,9 +11,9 @@ import pytest
 from clinicnet.model import Status
 from clinicnet.probes import nat_binding as nb
 from clinicnet.probes.interface import ProbeContext
-from clinicnet.reflector.core import Core, JsonLog, Limits
-from clinicnet.reflector.server import Reflector, open_udp
+from clinicnet.reflector.core import Limits
 from clinicnet.wire import reflector as w
+from tests.reflector.loopback import loopback_reflector
 
 
 def test_first_wave_is_capped_and_ends_at_the_cap():
@@ -89,15 +87,8 @@ def test_no_reflector_is_skipped_with_its_cause():
 
 @pytest.fixture
 def reflector():
-    core = Core(Limits(max_sources=64), JsonLog(io.StringIO()))
-    eps = [open_udp("127.0.0.1", 0, False), open_udp("127.0.0.1", 0, True)]
-    srv = Reflector(eps, core)
-    t = threading.Thread(target=srv.serve, daemon=True)
-    t.start()
-    yield srv
-    srv.stop()
-    t.join(5)
-    srv.close()
+    with loopback_reflector() as srv:
+        yield srv
 
 
 def _ctx(seconds: float) -> ProbeContext:

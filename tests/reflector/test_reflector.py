@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -21,8 +20,8 @@ import pytest
 
 from clinicnet.agent import cli
 from clinicnet.reflector.core import Core, JsonLog, Limits, RateLimiter, source_key
-from clinicnet.reflector.server import Reflector, open_udp
 from clinicnet.wire import reflector as w
+from tests.reflector.loopback import loopback_reflector
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -159,17 +158,8 @@ def test_expiry_does_not_forgive_debt():
 @pytest.fixture
 def server():
     """A reflector on 127.0.0.1 (ephemeral ports, no raw ESP) in a thread."""
-    log = io.StringIO()
-    core = Core(Limits(max_sources=64), JsonLog(log))
-    eps = [open_udp("127.0.0.1", 0, False), open_udp("127.0.0.1", 0, True)]
-    srv = Reflector(eps, core)
-    t = threading.Thread(target=srv.serve, daemon=True)
-    t.start()
-    yield srv
-    srv.stop()
-    t.join(5)
-    assert not t.is_alive()
-    srv.close()
+    with loopback_reflector() as srv:
+        yield srv
 
 
 def _ask(port: int, payload: bytes, source: str = "127.0.0.1", timeout: float = 1.0) -> bytes | None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import io
 import json
 import socket
-import threading
 import time
 
 import pytest
 
 from clinicnet.reflector.core import Core, JsonLog, Limits
-from clinicnet.reflector.server import Reflector, conntrack_delay_cap, open_udp
+from clinicnet.reflector.server import conntrack_delay_cap
 from clinicnet.wire import reflector as w
+from tests.reflector.loopback import loopback_reflector
 
 OBS = w.Observation("203.0.113.9", 40000, 0, 60, 0, 4500)
 
@@ -173,16 +173,8 @@ def test_conntrack_cap_behind_a_dnat(tmp_path):
 
 @pytest.fixture
 def server():
-    core = Core(Limits(max_sources=64), JsonLog(io.StringIO()))
-    eps = [open_udp("127.0.0.1", 0, False), open_udp("127.0.0.1", 0, True)]
-    srv = Reflector(eps, core)
-    t = threading.Thread(target=srv.serve, daemon=True)
-    t.start()
-    yield srv
-    srv.stop()
-    t.join(5)
-    assert not t.is_alive()
-    srv.close()
+    with loopback_reflector() as srv:
+        yield srv
 
 
 def test_server_sends_delayed_answers_from_the_port_asked(server):
