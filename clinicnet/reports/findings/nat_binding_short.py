@@ -49,15 +49,15 @@ FINDING = FindingSpec(
     next_step=Text(
         ja=(
             "機器納入元に、この結果（保持時間とキープアライブ間隔）を伝えて相談してください。"
-            "VPN 装置またはルータ側で NAT-T キープアライブの間隔を保持時間より短く（例: 10 秒）"
-            "設定するか、ルータの UDP セッション保持時間を延ばすか、別のルータに交換することで"
-            "解消します。"
+            "VPN の接続ソフトまたはルータ側で NAT-T キープアライブの間隔を保持時間の半分程度"
+            "（根拠欄の recommended_keepalive_s）に短くするか、ルータの UDP セッション保持時間を"
+            "延ばすか、別のルータに交換することで解消します。"
         ),
         en=(
             "Consult the equipment vendor (機器納入元) with this result (the lifetime and the "
-            "keepalive interval). A NAT-T keepalive interval shorter than the lifetime (e.g. "
-            "10 s) on the VPN client or router, a longer UDP session timeout on the router, or "
-            "another router solves it."
+            "keepalive interval). A NAT-T keepalive of about half the lifetime "
+            "(recommended_keepalive_s in the evidence) on the VPN client or router, a longer UDP "
+            "session timeout on the router, or another router solves it."
         ),
     ),
 )
