@@ -167,3 +167,20 @@ def test_finding_raised_only_below_the_keepalive():
                   {"port": 4500, "bounded": "below", "lower_s": 30}) is None
     assert _check({"port": 4500, "bounded": None}) is None
     assert _check() is None
+
+
+def test_long_option_and_setting():
+    from clinicnet.agent import cli, config
+    from clinicnet.errors import UsageError
+
+    parse = cli.build_parser().parse_args
+    assert parse(["diagnose"]).long is None
+    assert parse(["diagnose", "--long"]).long == 180.0
+    assert parse(["diagnose", "--long", "30", "--json", "-"]).long == 30.0
+    assert config.build({"long": 30.0}).long == 30.0
+    assert config.build({}).long == 0.0
+    for bad in (200.0, -1.0, float("nan")):
+        with pytest.raises(UsageError):
+            config.build({"long": bad})
+    # its own deadline, in minutes at most, and what --long's longest wait costs
+    assert nb.budget(180) == 255 and nb.budget(20) == 55

@@ -92,7 +92,8 @@ def test_cli_usage_errors(capsys):
 @pytest.mark.parametrize("option,value", [
     ("--rate", "nan"), ("--rate", "inf"), ("--rate", "-5"), ("--burst", "nan"), ("--burst", "inf"),
     ("--burst", "0.5"), ("--global-rate", "nan"), ("--global-rate", "inf"), ("--global-rate", "0"),
-    ("--max-sources", "0"), ("--max-sources", "-1"),
+    ("--max-sources", "0"), ("--max-sources", "-1"), ("--max-delay", "nan"), ("--max-delay", "0"),
+    ("--max-delay", "181"), ("--max-pending", "0"),
 ])
 def test_numbers_that_would_switch_a_limit_off_are_refused(capsys, option, value):
     """nan compares false with everything, so ``--rate nan`` used to pass the check and disable the limit."""
