@@ -4,6 +4,9 @@ test_nat_binding_lab.py."""
 
 from __future__ import annotations
 
+import selectors
+import socket
+import threading
 import time
 
 import pytest
@@ -184,3 +187,123 @@ def test_long_option_and_setting():
             config.build({"long": bad})
     # its own deadline, in minutes at most, and what --long's longest wait costs
     assert nb.budget(180) == 255 and nb.budget(20) == 55
+
+
+# --- a NAT that forgets, on loopback --------------------------------------------------------
+
+
+class ForgetfulNat:
+    """A user-space NAT on loopback in front of the reflector: one outside socket per inside
+    source (its mapping), forgotten after ``timeout`` seconds without a packet either way, as
+    Linux conntrack does. ``drop`` decides per answer whether to lose it (loss, not expiry)."""
+
+    def __init__(self, reflector_ports: dict[int, int], timeout: float, drop=lambda mapping, data: False):
+        self.timeout = timeout
+        self.drop = drop
+        self.sel = selectors.DefaultSelector()
+        self.inside: dict[int, socket.socket] = {}
+        self.ports: dict[int, int] = {}  # public port -> inside listening port
+        self.mappings: dict[tuple[int, tuple[str, int]], dict] = {}
+        self.expired = 0
+        for target in reflector_ports.values():
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ, ("in", target))
+            self.inside[target] = s
+            self.ports[target] = s.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def port_for(self, reflector_port: int) -> int:
+        return self.ports[reflector_port]
+
+    def _serve(self) -> None:
+        while not self._stop:
+            now = time.monotonic()
+            for key in [k for k, m in self.mappings.items() if now - m["last"] > self.timeout]:
+                m = self.mappings.pop(key)
+                self.sel.unregister(m["out"])
+                m["out"].close()
+                self.expired += 1
+            for key, _ in self.sel.select(timeout=0.02):
+                kind, target = key.data
+                sock = key.fileobj
+                try:
+                    data, addr = sock.recvfrom(65535)
+                except OSError:
+                    continue
+                if kind == "in":
+                    m = self.mappings.get((target, addr))
+                    if m is None:
+                        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        out.bind(("127.0.0.1", 0))
+                        out.setblocking(False)
+                        m = {"out": out, "sent": 0, "last": now, "client": addr, "target": target}
+                        self.mappings[(target, addr)] = m
+                        self.sel.register(out, selectors.EVENT_READ, ("out", (target, addr)))
+                    m["last"], m["sent"] = now, m["sent"] + 1
+                    m["out"].sendto(data, ("127.0.0.1", target))
+                else:
+                    m = self.mappings.get(target)
+                    if m is None or self.drop(m, data):
+                        continue
+                    m["last"] = now
+                    self.inside[m["target"]].sendto(data, m["client"])
+
+    def close(self) -> None:
+        self._stop = True
+        self.thread.join(5)
+        for m in self.mappings.values():
+            m["out"].close()
+        for s in self.inside.values():
+            s.close()
+        self.sel.close()
+
+
+WAVE = (0.4, 0.8, 1.6, 2.4, 3.2)
+WAVE_WIDE = (0.5, 1.6, 2.4, 3.2)  # wide enough for a refining wave (steps of 0.25 s at least)
+
+
+def _through_nat(reflector, monkeypatch, timeout: float, drop=lambda m, d: False, wave=WAVE):
+    monkeypatch.setattr(nb, "REFRESH_S", 0.25)  # the kept-alive socket must outpace a 1-s NAT
+    ike, natt = reflector.endpoints[0].port, reflector.endpoints[1].port
+    nat = ForgetfulNat({0: ike, 1: natt}, timeout, drop)
+    try:
+        t0 = time.monotonic()
+        r = nb.probe(_ctx(30), max_delay=3.2, wave=wave, ike_port=nat.port_for(ike), natt_port=nat.port_for(natt))
+        return r, time.monotonic() - t0, nat
+    finally:
+        nat.close()
+
+
+def test_a_nat_that_forgets_after_1_s_is_measured(reflector, monkeypatch):
+    r, took, nat = _through_nat(reflector, monkeypatch, 1.0, wave=WAVE_WIDE)
+    assert r.status is Status.OK and r.reason_code == "measured", r.reason
+    for p in r.values["ports"]:
+        states = {d["delay_s"]: d["state"] for d in p["delays"]}
+        assert states[0.5] == "answered" and states[1.6] == "expired" and states[2.4] == "expired", p
+        assert all(d["control"] for d in p["delays"] if d["state"] != "pending"), "the twins were kept alive"
+        assert 0.75 <= p["estimate_s"] <= 1.5 and p["confidence"] == "high", p
+        assert any(d["wave"] == 2 for d in p["delays"]), p
+    assert nat.expired > 0
+    assert took < 3.2 + 4, "it stops once two expiries are sure, without waiting for the longest delay"
+
+
+def test_a_lost_answer_is_not_taken_for_expiry(reflector, monkeypatch):
+    """The 0.8-s answer of the idle sockets is lost; the 1.6-s one arrives: the NAT did not
+    forget at 0.8 s, the datagram was lost, and the confidence says so."""
+    from clinicnet.wire import reflector as wire
+
+    def drop(m, data):
+        rep = wire.parse_reply(data, port4500=data[:4] == bytes(4)) or wire.parse_reply(data)
+        return rep is not None and rep.delay_ms == 800 and m["sent"] <= 2  # an idle socket sends twice
+
+    r, _, _ = _through_nat(reflector, monkeypatch, 2.0, drop)
+    assert r.status is Status.OK, r.reason
+    for p in r.values["ports"]:
+        states = {d["delay_s"]: d["state"] for d in p["delays"]}
+        assert states[0.8] == "lost" and states[1.6] == "answered", p
+        assert p["lost"] == 1 and p["confidence"] in ("medium", "low"), p
+        assert 1.6 <= (p["estimate_s"] or p["lower_s"]) <= 2.4 + 0.1, p
