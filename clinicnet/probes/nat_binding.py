@@ -67,6 +67,7 @@ REFINE_POINTS = 3
 CONFIRMATIONS = 2
 IKE_PORT = 500
 NATT_PORT = 4500
+_CONFIDENCE_JA = {"high": "高", "medium": "中", "low": "低", "none": "なし"}
 
 
 def budget(max_delay: float) -> float:
@@ -147,7 +148,7 @@ SPEC = ProbeSpec(
             en="the reflector speaks protocol version 1 only: it cannot hold delayed answers (update it)",
         ),
         "measured": Text(
-            ja="UDP {port}: 無通信の変換を約 {lifetime} 秒保持します（{lower}〜{upper} 秒、確度 {confidence}）",
+            ja="UDP {port}: 無通信の変換を約 {lifetime} 秒保持します（{lower}〜{upper} 秒、確度 {confidence_ja}）",
             en="UDP {port}: the NAT keeps an idle mapping about {lifetime} s ({lower}-{upper} s, "
                "confidence {confidence})",
         ),
@@ -493,8 +494,9 @@ def probe(ctx: ProbeContext, *, max_delay: float = MAX_DELAY_S, wave: Sequence[f
     params: dict[str, JSONValue] = {"port": head.get("port"), "lower": head.get("lower_s"),
                                     "upper": head.get("upper_s")}
     if head.get("bounded") == "both":
-        return result(Status.OK, "measured", values, lifetime=head.get("estimate_s"),
-                      confidence=head.get("confidence"), **params)
+        confidence = str(head.get("confidence"))
+        return result(Status.OK, "measured", values, lifetime=head.get("estimate_s"), confidence=confidence,
+                      confidence_ja=_CONFIDENCE_JA.get(confidence, confidence), **params)
     if head.get("bounded") == "below":
         return result(Status.OK, "at_least", values, **params)
     return result(Status.OK, "below", values, **params)
