@@ -307,3 +307,11 @@ def test_a_lost_answer_is_not_taken_for_expiry(reflector, monkeypatch):
         assert states[0.8] == "lost" and states[1.6] == "answered", p
         assert p["lost"] == 1 and p["confidence"] in ("medium", "low"), p
         assert 1.6 <= (p["estimate_s"] or p["lower_s"]) <= 2.4 + 0.1, p
+
+
+def test_every_reason_reads_in_both_languages():
+    params = {"port": 4500, "lifetime": 10.6, "lower": 10.0, "upper": 11.25, "confidence": "high",
+              "confidence_ja": "高"}
+    for code, text in nb.SPEC.reasons.items():
+        assert text.ja.format(**params) and text.en.format(**params), code
+        assert text.ja != text.en, code
