@@ -67,7 +67,6 @@ REFINE_POINTS = 3
 CONFIRMATIONS = 2
 IKE_PORT = 500
 NATT_PORT = 4500
-_CONFIDENCE_JA = {"high": "高", "medium": "中", "low": "低", "none": "なし"}
 
 
 def budget(max_delay: float) -> float:
@@ -148,7 +147,7 @@ SPEC = ProbeSpec(
             en="the reflector speaks protocol version 1 only: it cannot hold delayed answers (update it)",
         ),
         "measured": Text(
-            ja="UDP {port}: 無通信の変換を約 {lifetime} 秒保持します（{lower}〜{upper} 秒、確度 {confidence_ja}）",
+            ja="UDP {port}: 無通信の変換を約 {lifetime} 秒保持します（{lower}〜{upper} 秒）",
             en="UDP {port}: the NAT keeps an idle mapping about {lifetime} s ({lower}-{upper} s, "
                "confidence {confidence})",
         ),
@@ -269,6 +268,27 @@ def headline(ports: Sequence[PortResult]) -> PortResult | None:
 # ---------------------------------------------------------------------------
 # The measurement
 # ---------------------------------------------------------------------------
+
+
+class _Stopwatch:
+    """The result with its reason code and parameters, the English text filled from ``SPEC``.
+
+    (``interface.Stopwatch`` does the same for the probes of the hand list; this probe keeps
+    its own so it does not depend on that class's signature while it changes.)
+    """
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    def result(self, status: Status, code: str, values: Values | None = None, /, **params: JSONValue,
+               ) -> ProbeResult:
+        return ProbeResult(
+            name=SPEC.name, status=status, reason=SPEC.reasons[code].en.format(**params),
+            values=dict(values or {}),  # type: ignore[arg-type]
+            duration_s=time.monotonic() - self._t0, started_at=self.started_at, reason_code=code,
+            reason_params=dict(params),
+        )
 
 
 @dataclass
@@ -445,17 +465,9 @@ def probe(ctx: ProbeContext, *, max_delay: float = MAX_DELAY_S, wave: Sequence[f
           ike_port: int = IKE_PORT, natt_port: int = NATT_PORT) -> ProbeResult:
     """Measure; ``max_delay`` caps the delays (a quicker run: 30 s answers "below 20 s?"),
     ``wave`` replaces the first wave, the ports are the reflector's (tests on loopback)."""
-    t0 = time.monotonic()
-    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-    def result(status: Status, code: str, values: Values | None = None, **params: JSONValue) -> ProbeResult:
-        text = SPEC.reasons[code].en.format(**params)
-        return ProbeResult(name=SPEC.name, status=status, reason=text, values=dict(values or {}),  # type: ignore[arg-type]
-                           duration_s=time.monotonic() - t0, started_at=started, reason_code=code,
-                           reason_params=dict(params))
-
+    sw = _Stopwatch()
     if not ctx.reflectors:
-        return result(Status.SKIPPED, "no_reflector")
+        return sw.result(Status.SKIPPED, "no_reflector")
     from clinicnet.probes import _exchange as R
 
     host = ctx.reflectors[0]
@@ -463,14 +475,14 @@ def probe(ctx: ProbeContext, *, max_delay: float = MAX_DELAY_S, wave: Sequence[f
     values: Values = {"reflector": host, "address": res.address, "error": res.error,
                       "keepalive_s": KEEPALIVE_S, "max_delay_s": max_delay}
     if res.address is None:
-        return result(Status.ERROR, "unresolved", values)
+        return sw.result(Status.ERROR, "unresolved", values)
     address = str(res.address)
     ports = ((natt_port, True), (ike_port, False))
     v2, v1_answered, rtt = _capability(address, ports, ctx)
     values["rtt_ms"] = rtt
     values["reflector_version"] = v2.version if v2 is not None else (1 if v1_answered else None)
     if v2 is None:
-        return result(Status.ERROR, "old_reflector" if v1_answered else "silent", values)
+        return sw.result(Status.ERROR, "old_reflector" if v1_answered else "silent", values)
     granted = v2.max_delay_ms / 1000.0 if v2.max_delay_ms else MAX_DELAY_S
     values["reflector_max_delay_s"] = granted
     cap = min(max_delay, granted, MAX_DELAY_S)
@@ -488,18 +500,16 @@ def probe(ctx: ProbeContext, *, max_delay: float = MAX_DELAY_S, wave: Sequence[f
     head = headline(port_results)
     if head is None:
         values.update({"port": None, "lifetime_s": None, "lower_s": None, "upper_s": None, "confidence": None})
-        return result(Status.ERROR, "inconclusive", values)
+        return sw.result(Status.ERROR, "inconclusive", values)
     values.update({"port": head.get("port"), "lifetime_s": head.get("estimate_s"), "lower_s": head.get("lower_s"),
                    "upper_s": head.get("upper_s"), "confidence": head.get("confidence")})
-    params: dict[str, JSONValue] = {"port": head.get("port"), "lower": head.get("lower_s"),
-                                    "upper": head.get("upper_s")}
+    port, lower, upper = head.get("port"), head.get("lower_s"), head.get("upper_s")
     if head.get("bounded") == "both":
-        confidence = str(head.get("confidence"))
-        return result(Status.OK, "measured", values, lifetime=head.get("estimate_s"), confidence=confidence,
-                      confidence_ja=_CONFIDENCE_JA.get(confidence, confidence), **params)
+        return sw.result(Status.OK, "measured", values, port=port, lower=lower, upper=upper,
+                         lifetime=head.get("estimate_s"), confidence=head.get("confidence"))
     if head.get("bounded") == "below":
-        return result(Status.OK, "at_least", values, **params)
-    return result(Status.OK, "below", values, **params)
+        return sw.result(Status.OK, "at_least", values, port=port, lower=lower)
+    return sw.result(Status.OK, "below", values, port=port, upper=upper)
 
 
 def _run(session: _Session, delays: Sequence[float], grace: float, end: float) -> None:
