@@ -129,6 +129,9 @@ def build_parser(probe_settings: bool = False) -> argparse.ArgumentParser:
     d.add_argument("--bundle", metavar="PATH.zip",
                    help="write a support bundle for a ticket: HTML report, JSON result, Japanese summary, "
                         "probe log (and with --capture the probe traffic); --redact applies to all of it")
+    d.add_argument("--long", nargs="?", type=float, const=180.0, default=None, metavar="SECONDS",
+                   help="also measure how long the NAT keeps an idle UDP mapping (needs --reflector; takes "
+                        "up to about 4 minutes; SECONDS caps the longest wait, default 180)")
     d.add_argument("--capture", action="store_true",
                    help="with --bundle: capture the probe traffic alone into the bundle (needs administrator "
                         "rights; tcpdump, dumpcap or scapy)")
@@ -206,6 +209,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         "output_dir": args.output_dir,
         "quiet": args.quiet,
         "probe_settings": probe_settings_of(args),
+        "long": args.long,
     }
     settings = config.build(cli, args.config)
     lang = _lang(settings.lang)

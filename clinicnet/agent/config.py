@@ -45,6 +45,9 @@ class Settings:
     quiet: bool = False
     #: settings that probes declare themselves (``ProbeSpec.settings``), by name; only those given
     probe_settings: Mapping[str, Any] = field(default_factory=dict)
+    #: ``diagnose --long [SECONDS]``: also the probes that take minutes (NAT binding lifetime),
+    #: their longest wait capped at this many seconds; 0 = not run
+    long: float = 0.0
 
     def public(self) -> dict[str, Any]:
         """The settings as recorded in the report (no file paths of the PC)."""
@@ -199,6 +202,8 @@ def build(cli: Mapping[str, Any], config_path: str | None = None) -> Settings:
 def validate(s: Settings) -> Settings:
     if not isinstance(s.timeout, (int, float)) or isinstance(s.timeout, bool) or not 0 < s.timeout <= MAX_TIMEOUT:
         raise UsageError(f"timeout must be a number of seconds between 0 and {MAX_TIMEOUT:g}, not {s.timeout!r}")
+    if not isinstance(s.long, (int, float)) or isinstance(s.long, bool) or not 0 <= s.long <= 180:
+        raise UsageError(f"long must be a number of seconds up to 180 (0 = off), not {s.long!r}")
     if s.lang not in (None, "ja", "en"):
         raise UsageError(f"language must be ja or en, not {s.lang!r}")
     for host in s.targets + s.reflectors:

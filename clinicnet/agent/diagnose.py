@@ -69,9 +69,21 @@ def diagnose(
     ctx = context(s)
     t0 = time.monotonic()
     results = run_probes(registry.specs() if specs is None else specs, ctx, timeout=s.timeout, observer=observer)
+    if s.long:
+        results += run_long(s.long, ctx, observer)
     wall = time.monotonic() - t0
     settings = {**s.public(), "dns_names": list(ctx.dns_names)}
     return build_report(results, settings, created_at=created, host=host_info(), wall_s=wall)
+
+
+def run_long(max_delay: float, ctx: ProbeContext, observer: Observer | None = None) -> list[ProbeResult]:
+    """The probes that take minutes, after the others, each with its own deadline (not --timeout)."""
+    import functools
+
+    from clinicnet.probes import nat_binding
+
+    return run_probes(registry.long_specs(), ctx, timeout=nat_binding.budget(max_delay) + 5.0, observer=observer,
+                      loader=lambda spec: functools.partial(nat_binding.probe, max_delay=max_delay))
 
 
 def build_report(

@@ -109,6 +109,8 @@ class ProbeSpec(Generic[V]):
     module: str = ""
     #: settings only this probe reads (command-line flag, config key), see ``ProbeOption``
     settings: tuple[ProbeOption, ...] = ()
+    #: takes minutes: run only when asked (``diagnose --long``, watch mode), with its own deadline
+    long: bool = False
 
     @property
     def module_name(self) -> str:

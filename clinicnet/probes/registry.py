@@ -23,8 +23,8 @@ _NOT_PROBES = frozenset({"interface", "registry"})
 
 
 @functools.cache
-def specs() -> tuple[ProbeSpec[Any], ...]:
-    """Every probe's SPEC, in display order (then by name, so the order is stable)."""
+def all_specs() -> tuple[ProbeSpec[Any], ...]:
+    """Every probe's SPEC, the long ones included, in display order (then by name, so the order is stable)."""
     import clinicnet.probes as package
 
     found: list[ProbeSpec[Any]] = []
@@ -38,9 +38,19 @@ def specs() -> tuple[ProbeSpec[Any], ...]:
     return tuple(sorted(found, key=lambda s: (s.order, s.name)))
 
 
+def specs() -> tuple[ProbeSpec[Any], ...]:
+    """The probes every ``diagnose`` runs, side by side within ``--timeout``."""
+    return tuple(s for s in all_specs() if not s.long)
+
+
+def long_specs() -> tuple[ProbeSpec[Any], ...]:
+    """Probes that take minutes (``SPEC.long``): run only when asked (``diagnose --long``, watch mode)."""
+    return tuple(s for s in all_specs() if s.long)
+
+
 def get(name: str) -> ProbeSpec[Any] | None:
     """The SPEC of probe ``name``; None for a probe this version does not have."""
-    return next((s for s in specs() if s.name == name), None)
+    return next((s for s in all_specs() if s.name == name), None)
 
 
 def load(s: ProbeSpec[Any]) -> ProbeFunc:

@@ -12,12 +12,18 @@ host lives here:
   pushed out of the full table leaves its debt behind in a fixed array of debt
   slots, so a sender with more addresses than the table holds gets no fresh
   burst by being forgotten;
+* delayed answers (protocol version 2, for the NAT binding lifetime) wait in
+  one heap, bounded per source and in total; the delay is capped; the request
+  pays its rate-limit tokens when it arrives, and its reply is built, and
+  checked against the request's size, when it leaves;
 * counters only: memory stays flat whatever arrives.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import os
 import socket
@@ -47,6 +53,11 @@ class Limits:
     max_sources: int = options.DEFAULT_MAX_SOURCES
     #: seconds after which an idle source is forgotten (its bucket would be full again anyway)
     window_s: float = 10.0
+    #: longest delay granted to a delayed answer (requests for more are answered at this delay)
+    max_delay_s: float = options.DEFAULT_MAX_DELAY
+    #: delayed answers waiting, per source (:func:`source_key`) and in total; beyond, dropped
+    max_pending_per_source: int = options.DEFAULT_PENDING_PER_SOURCE
+    max_pending: int = options.DEFAULT_MAX_PENDING
 
 
 def cost(reply_len: int) -> float:
@@ -183,6 +194,9 @@ class Stats:
     bytes_out: int = 0
     #: the largest reply/request ratio ever sent (must stay <= 1.0)
     max_amplification: float = 0.0
+    #: delayed answers: accepted into the queue, sent, dropped for a full queue, duplicates, delays capped
+    delayed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("queued", "sent", "dropped_source", "dropped_total", "duplicate", "capped"), 0))
 
     def to_json(self, limiter: RateLimiter | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -198,6 +212,7 @@ class Stats:
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
             "max_amplification": round(self.max_amplification, 4),
+            "delayed": dict(self.delayed),
         }
         if limiter is not None:
             out["sources_tracked"] = len(limiter)
@@ -221,18 +236,64 @@ class JsonLog:
             pass  # a closed log must not stop the service
 
 
+@dataclass(frozen=True)
+class Due:
+    """A delayed answer whose time has come: the bytes, where they go, and the ``route``
+    the server gave with the request (which socket and local address to send from)."""
+
+    reply: bytes
+    dest: tuple[str, int]
+    route: object
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A delayed answer waiting: what is needed to build it when it leaves (not the request's bytes)."""
+
+    req: wire.Request
+    obs: wire.Observation
+    arrived: float
+    delay_ms: int
+    key: str
+    route: object
+
+
 class Core:
     """The decisions, without sockets: parse, rate-limit, build the reply.
 
     Separated so that tests, fuzzing and the benchmark drive exactly the code the
-    server runs.
+    server runs. Delayed answers are held here too (a heap of small records,
+    bounded); the server asks :meth:`next_due` how long it may sleep and
+    :meth:`due` for what to send now.
     """
 
     def __init__(self, limits: Limits | None = None, log: JsonLog | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.limiter = RateLimiter(limits or Limits(), clock)
+        self.limits = limits or Limits()
+        self.limiter = RateLimiter(self.limits, clock)
         self.stats = Stats()
         self.log = log or JsonLog(verbose=False)
+        self._clock = clock
+        self._held: list[tuple[float, int, _Held]] = []
+        self._held_per_source: dict[str, int] = {}
+        self._held_ids: set[tuple[str, int, bytes]] = set()
+        self._seq = itertools.count()
+
+    @property
+    def max_delay_ms(self) -> int:
+        return int(min(self.limits.max_delay_s * 1000, wire.MAX_DELAY_MS))
+
+    def _check(self, req: wire.Request, reply: bytes, size: int) -> None:
+        if len(reply) > size:  # unreachable by construction; the assert in wire says the same
+            raise AssertionError("reply larger than request")
+
+    def _sent(self, req: wire.Request, reply: bytes, source: str, size: int) -> bytes:
+        self.stats.answered[req.transport] += 1
+        self.stats.bytes_out += len(reply)
+        self.stats.max_amplification = max(self.stats.max_amplification, len(reply) / size)
+        if self.log.verbose:
+            self.log("probe", transport=req.transport, source=source, size=size, reply=len(reply))
+        return reply
 
     def _finish(self, req: wire.Request | None, reply: bytes | None, source: str, size: int) -> bytes | None:
         if req is None:
@@ -241,20 +302,85 @@ class Core:
         if reply is None:
             self.stats.too_small += 1
             return None
-        if len(reply) > size:  # unreachable by construction; the assert in wire says the same
-            raise AssertionError("reply larger than request")
+        self._check(req, reply, size)
         if not self.limiter.allow(source, cost(len(reply))):
             self.stats.rate_limited += 1
             return None
-        self.stats.answered[req.transport] += 1
-        self.stats.bytes_out += len(reply)
-        self.stats.max_amplification = max(self.stats.max_amplification, len(reply) / size)
-        if self.log.verbose:
-            self.log("probe", transport=req.transport, source=source, size=size, reply=len(reply))
-        return reply
+        return self._sent(req, reply, source, size)
 
-    def udp(self, data: bytes, natt: bool, obs: wire.Observation) -> bytes | None:
-        """Reply (UDP payload) to a datagram on the IKE port (``natt`` False) or NAT-T port."""
+    def _hold(self, req: wire.Request, obs: wire.Observation, route: object) -> None:
+        """Queue a delayed answer, or drop it: over the bounds, a duplicate, or rate-limited.
+
+        The reply is built once now only to learn its size (its tokens are paid now,
+        so a source cannot queue more than its bucket allows) and again when it
+        leaves, with the time really waited; both go through ``reply_budget``.
+        """
+        probe = wire.build_reply(req, obs, _spi_r(req.token), delay_ms=req.delay_ms, max_delay_ms=self.max_delay_ms)
+        if probe is None:
+            self.stats.too_small += 1
+            return
+        self._check(req, probe, req.size)
+        lim = self.limits
+        key = source_key(obs.address)
+        ident = (obs.address, obs.port, req.token)
+        if ident in self._held_ids:
+            self.stats.delayed["duplicate"] += 1  # the client's resend of the same request: answered once
+            return
+        if self._held_per_source.get(key, 0) >= lim.max_pending_per_source:
+            self.stats.delayed["dropped_source"] += 1
+            return
+        if len(self._held) >= lim.max_pending:
+            self.stats.delayed["dropped_total"] += 1
+            return
+        if not self.limiter.allow(obs.address, cost(len(probe))):
+            self.stats.rate_limited += 1
+            return
+        delay_ms = min(req.delay_ms, self.max_delay_ms)
+        if delay_ms < req.delay_ms:
+            self.stats.delayed["capped"] += 1
+        now = self._clock()
+        held = _Held(req, obs, now, delay_ms, key, route)
+        heapq.heappush(self._held, (now + delay_ms / 1000.0, next(self._seq), held))
+        self._held_per_source[key] = self._held_per_source.get(key, 0) + 1
+        self._held_ids.add(ident)
+        self.stats.delayed["queued"] += 1
+
+    def pending(self) -> int:
+        """Delayed answers waiting."""
+        return len(self._held)
+
+    def next_due(self) -> float | None:
+        """Clock time of the next delayed answer, None when none waits."""
+        return self._held[0][0] if self._held else None
+
+    def due(self) -> list[Due]:
+        """The delayed answers whose time has come, built now (never larger than their requests)."""
+        now = self._clock()
+        out: list[Due] = []
+        while self._held and self._held[0][0] <= now:
+            _, _, h = heapq.heappop(self._held)
+            left = self._held_per_source.get(h.key, 1) - 1
+            if left > 0:
+                self._held_per_source[h.key] = left
+            else:
+                self._held_per_source.pop(h.key, None)
+            self._held_ids.discard((h.obs.address, h.obs.port, h.req.token))
+            waited = int(round((now - h.arrived) * 1000))
+            reply = wire.build_reply(h.req, h.obs, _spi_r(h.req.token), delay_ms=h.delay_ms, waited_ms=waited,
+                                     max_delay_ms=self.max_delay_ms)
+            if reply is None:  # cannot happen: it was built once when queued
+                continue
+            self._check(h.req, reply, h.req.size)
+            self.stats.delayed["sent"] += 1
+            out.append(Due(self._sent(h.req, reply, h.obs.address, h.req.size), (h.obs.address, h.obs.port), h.route))
+        return out
+
+    def udp(self, data: bytes, natt: bool, obs: wire.Observation, route: object = None) -> bytes | None:
+        """Reply (UDP payload) to a datagram on the IKE port (``natt`` False) or NAT-T port.
+
+        A request for a delayed answer returns None now and comes out of :meth:`due`
+        later, carrying ``route`` (the server's note of where to send it from).
+        """
         self.stats.received["udp_natt" if natt else "udp_ike"] += 1
         self.stats.bytes_in += len(data)
         if obs.fragmented:
@@ -272,8 +398,11 @@ class Core:
                     reply = wire.build_esp_reply(req, obs)
                 return self._finish(req, reply, obs.address, len(data))
         req = wire.parse_request(data, port4500=natt)
+        if req is not None and req.delay_ms > 0:
+            self._hold(req, obs, route)
+            return None
         if req is not None:
-            reply = wire.build_reply(req, obs, spi_r=_spi_r(req.token))
+            reply = wire.build_reply(req, obs, spi_r=_spi_r(req.token), max_delay_ms=self.max_delay_ms)
         return self._finish(req, reply, obs.address, len(data))
 
     def esp(self, payload: bytes, obs: wire.Observation) -> bytes | None:

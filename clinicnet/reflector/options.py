@@ -21,6 +21,10 @@ DEFAULT_RATE = 128.0
 DEFAULT_BURST = 256.0
 DEFAULT_MAX_SOURCES = 4096
 DEFAULT_GLOBAL_RATE = 20000.0
+#: delayed answers (protocol v2): the longest delay, and how many may wait per source and in total
+DEFAULT_MAX_DELAY = 180.0
+DEFAULT_PENDING_PER_SOURCE = 64
+DEFAULT_MAX_PENDING = 4096
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,6 +44,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="probes per second for all sources together (bucket of twice that; default 20000)")
     p.add_argument("--max-sources", type=int, default=DEFAULT_MAX_SOURCES, metavar="N",
                    help="source addresses tracked at once; the least recently seen are forgotten (default 4096)")
+    p.add_argument("--max-delay", type=float, default=DEFAULT_MAX_DELAY, metavar="SECONDS",
+                   help="longest delay granted to a delayed answer (NAT binding lifetime probe; default and "
+                        "most 180). Behind a DNAT, keep it below the host's nf_conntrack_udp_timeout")
+    p.add_argument("--max-pending", type=int, default=DEFAULT_MAX_PENDING, metavar="N",
+                   help="delayed answers waiting at once, all sources together (default 4096; "
+                        f"{DEFAULT_PENDING_PER_SOURCE} per source)")
     p.add_argument("--log", metavar="FILE", help="append JSON-lines logs here instead of stderr")
     p.add_argument("--verbose", action="store_true", help="log every answered probe (rate-limited like replies)")
 
@@ -58,6 +68,8 @@ class Options(NamedTuple):
     max_sources: int
     log: str | None
     verbose: bool
+    max_delay: float = DEFAULT_MAX_DELAY
+    max_pending: int = DEFAULT_MAX_PENDING
 
 
 def parse_ports(text: str) -> tuple[int, int]:
@@ -94,7 +106,12 @@ def validate(args: argparse.Namespace) -> Options:
     burst = _positive("--burst", args.burst, least=1.0)
     global_rate = _positive("--global-rate", args.global_rate)
     max_sources = int(_positive("--max-sources", args.max_sources, least=1.0, whole=True))
+    max_delay = _positive("--max-delay", getattr(args, "max_delay", DEFAULT_MAX_DELAY))
+    if max_delay > DEFAULT_MAX_DELAY:
+        raise UsageError(f"--max-delay must be at most {DEFAULT_MAX_DELAY:g} seconds (the protocol's cap)")
+    max_pending = int(_positive("--max-pending", getattr(args, "max_pending", DEFAULT_MAX_PENDING), least=1.0,
+                                whole=True))
     if not args.user:
         raise UsageError("--user needs a user name")
     return Options(tuple(addresses), ports, not args.no_esp, args.user, rate, burst, global_rate, max_sources,
-                   args.log, bool(args.verbose))
+                   args.log, bool(args.verbose), max_delay, max_pending)

@@ -5,7 +5,9 @@ this module only moves datagrams between the sockets and that core:
 
 * one receive buffer per datagram, no queues: memory stays flat whatever arrives;
 * malformed input is counted and dropped, never logged one line per packet;
-* root is dropped (setuid to ``--user``) right after the sockets are bound.
+* root is dropped (setuid to ``--user``) right after the sockets are bound;
+* delayed answers (protocol v2) leave from the socket and local address their
+  request came to, when the core says they are due: the loop sleeps until then.
 
 What the kernel says about each request (local address, TTL, the largest IP
 fragment when it came in pieces) comes from :mod:`clinicnet.system.udp`:
@@ -150,12 +152,15 @@ class Reflector:
             sel.register(self._wake_r, selectors.EVENT_READ, None)
             last_sweep = time.monotonic()
             while not self._stop:
-                for key, _ in sel.select(timeout=1.0):
+                due = self.core.next_due()
+                wait = 1.0 if due is None else min(1.0, max(0.0, due - time.monotonic()))
+                for key, _ in sel.select(timeout=wait):
                     if key.data is None:
                         with contextlib.suppress(OSError):
                             self._wake_r.recv(64)
                         continue
                     self._drain(key.data)
+                self._send_due()
                 if self._want_stats:
                     self._want_stats = False
                     self.core.log("stats", **self.core.stats.to_json(self.core.limiter))
@@ -181,10 +186,21 @@ class Reflector:
                 self.core.stats.malformed += 1
                 self.core.log("error", where="answer", error=f"{type(exc).__name__}: {exc}")
 
+    def _send_due(self) -> None:
+        """Send the delayed answers whose time has come, from where their requests arrived."""
+        for d in self.core.due():
+            ep, local = d.route if isinstance(d.route, tuple) else (None, None)
+            if not isinstance(ep, Endpoint):
+                continue
+            try:
+                ep.sock.sendmsg([d.reply], _pktinfo(ep, local), 0, d.dest)
+            except OSError:
+                self.core.stats.send_errors += 1
+
     def _answer(self, ep: Endpoint, data: bytes, addr: Any, info: Arrival) -> None:
         if ep.kind == "udp":
             obs = wire.Observation(addr[0], addr[1], len(data), info.ttl, info.fragment, ep.port)
-            reply = self.core.udp(data, ep.natt, obs)
+            reply = self.core.udp(data, ep.natt, obs, route=(ep, info.local))
             dest = (addr[0], addr[1])
         else:
             if ep.family == socket.AF_INET:
@@ -310,9 +326,39 @@ def run(args: argparse.Namespace) -> int:
             stream.close()
 
 
+CONNTRACK_UDP_TIMEOUT = "/proc/sys/net/netfilter/nf_conntrack_udp_timeout"
+#: seconds kept between the conntrack timeout and the longest delay granted behind a DNAT
+CONNTRACK_MARGIN = 2.0
+
+
+def conntrack_delay_cap(ports: tuple[int, int], max_delay: float, log: JsonLog,
+                        path: str = CONNTRACK_UDP_TIMEOUT) -> float:
+    """The longest delay this host can honour from the port a request came to.
+
+    On other ports than 500/4500 the reflector sits behind a DNAT (packaging/REFLECTOR.md),
+    whose conntrack entry forgets an unanswered request after ``nf_conntrack_udp_timeout``
+    (30 s by default): a later answer would leave from the untranslated port and the
+    clinic's NAT would drop it, which a prober would take for *its* NAT's short binding.
+    So the longest delay is kept below that timeout, said in every version-2 reply, and
+    logged with the fix. Read before the privilege drop; no file (no conntrack) means no cap.
+    """
+    if ports == (500, 4500):
+        return max_delay
+    try:
+        with open(path, encoding="ascii") as fh:
+            timeout = float(fh.read().strip())
+    except (OSError, ValueError):
+        return max_delay
+    if timeout - CONNTRACK_MARGIN >= max_delay:
+        return max_delay
+    cap = max(1.0, timeout - CONNTRACK_MARGIN)
+    log("warning", message=f"delayed answers capped at {cap:g} s: behind a DNAT (ports {ports[0]},{ports[1]}) "
+                           f"conntrack forgets an unanswered request after {timeout:g} s; raise it with "
+                           f"sysctl -w net.netfilter.nf_conntrack_udp_timeout={int(max_delay + 10)}")
+    return cap
+
+
 def _serve(opts: options.Options, log: JsonLog) -> int:
-    limits = Limits(per_source_rate=opts.rate, per_source_burst=opts.burst, max_sources=opts.max_sources,
-                    global_rate=opts.global_rate, global_burst=2 * opts.global_rate)
     try:
         endpoints = bind_all(opts.addresses, opts.ports, opts.esp, log)
     except PermissionError as exc:
@@ -327,6 +373,9 @@ def _serve(opts: options.Options, log: JsonLog) -> int:
                     "(packaging/REFLECTOR.md)")
         log("error", message=f"cannot bind: {exc.strerror or exc}{hint}")
         return 1
+    limits = Limits(per_source_rate=opts.rate, per_source_burst=opts.burst, max_sources=opts.max_sources,
+                    global_rate=opts.global_rate, global_burst=2 * opts.global_rate,
+                    max_delay_s=conntrack_delay_cap(opts.ports, opts.max_delay, log), max_pending=opts.max_pending)
     try:
         drop_privileges(opts.user, log)
     except (KeyError, OSError) as exc:
@@ -339,7 +388,9 @@ def _serve(opts: options.Options, log: JsonLog) -> int:
     server.install_signals()
     log("start", version=wire.VERSION, bound=[ep.describe() for ep in endpoints], pid=os.getpid(),
         limits={"rate": limits.per_source_rate, "burst": limits.per_source_burst, "global_rate": limits.global_rate,
-                "max_sources": limits.max_sources, "window_s": limits.window_s, "ipv6_prefix": IPV6_PREFIX})
+                "max_sources": limits.max_sources, "window_s": limits.window_s, "ipv6_prefix": IPV6_PREFIX,
+                "max_delay_s": limits.max_delay_s, "max_pending": limits.max_pending,
+                "max_pending_per_source": limits.max_pending_per_source})
     try:
         server.serve()
     finally:

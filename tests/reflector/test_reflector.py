@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -21,8 +20,8 @@ import pytest
 
 from clinicnet.agent import cli
 from clinicnet.reflector.core import Core, JsonLog, Limits, RateLimiter, source_key
-from clinicnet.reflector.server import Reflector, open_udp
 from clinicnet.wire import reflector as w
+from tests.reflector.loopback import loopback_reflector
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,7 +92,8 @@ def test_cli_usage_errors(capsys):
 @pytest.mark.parametrize("option,value", [
     ("--rate", "nan"), ("--rate", "inf"), ("--rate", "-5"), ("--burst", "nan"), ("--burst", "inf"),
     ("--burst", "0.5"), ("--global-rate", "nan"), ("--global-rate", "inf"), ("--global-rate", "0"),
-    ("--max-sources", "0"), ("--max-sources", "-1"),
+    ("--max-sources", "0"), ("--max-sources", "-1"), ("--max-delay", "nan"), ("--max-delay", "0"),
+    ("--max-delay", "181"), ("--max-pending", "0"),
 ])
 def test_numbers_that_would_switch_a_limit_off_are_refused(capsys, option, value):
     """nan compares false with everything, so ``--rate nan`` used to pass the check and disable the limit."""
@@ -159,17 +159,8 @@ def test_expiry_does_not_forgive_debt():
 @pytest.fixture
 def server():
     """A reflector on 127.0.0.1 (ephemeral ports, no raw ESP) in a thread."""
-    log = io.StringIO()
-    core = Core(Limits(max_sources=64), JsonLog(log))
-    eps = [open_udp("127.0.0.1", 0, False), open_udp("127.0.0.1", 0, True)]
-    srv = Reflector(eps, core)
-    t = threading.Thread(target=srv.serve, daemon=True)
-    t.start()
-    yield srv
-    srv.stop()
-    t.join(5)
-    assert not t.is_alive()
-    srv.close()
+    with loopback_reflector() as srv:
+        yield srv
 
 
 def _ask(port: int, payload: bytes, source: str = "127.0.0.1", timeout: float = 1.0) -> bytes | None:

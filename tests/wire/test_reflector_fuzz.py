@@ -23,8 +23,12 @@ def _valid_messages() -> list[bytes]:
     esp = w.build_esp_request(1000, 1, size=100)
     esp_req = w.parse_esp_request(esp)
     assert esp_req is not None
+    delayed = w.build_request(TOKEN, size=120, port4500=True, delay_ms=30_000)
+    delayed_req = w.parse_request(delayed, port4500=True)
+    assert delayed_req is not None
     return [req, w.build_request(TOKEN, port4500=True), w.build_reply(parsed, OBS) or b"", esp,
-            w.build_esp_reply(esp_req, OBS) or b""]
+            w.build_esp_reply(esp_req, OBS) or b"", delayed,
+            w.build_reply(delayed_req, OBS, delay_ms=30_000, waited_ms=30_001) or b""]
 
 
 def mutated() -> st.SearchStrategy[bytes]:
@@ -67,3 +71,20 @@ def test_core_never_raises_and_never_amplifies(data, natt, frag, ttl):
         if reply is not None:
             assert len(reply) <= len(data)
     assert core.stats.max_amplification <= 1.0
+
+
+@FUZZ
+@given(data=ANY, natt=st.booleans(), port=st.integers(0, 65535))
+def test_delayed_answers_from_hostile_input_never_amplify(data, natt, port):
+    """Whatever a (mutated) v2 request asks for, what leaves the queue later is no larger."""
+    clock = [0.0]
+    core = Core(Limits(per_source_burst=1e9, per_source_rate=1e9, global_burst=1e9, global_rate=1e9),
+                JsonLog(stream=io.StringIO()), lambda: clock[0])
+    obs = w.Observation("203.0.113.9", port, len(data), 64, 0, 4500)
+    core.udp(data, natt, obs, route="r")
+    core.udp(data, natt, obs, route="r")  # the same again: held once
+    assert core.pending() <= 1
+    clock[0] = 1e6
+    for due in core.due():
+        assert len(due.reply) <= len(data) and due.dest == ("203.0.113.9", port)
+    assert core.pending() == 0 and core.stats.max_amplification <= 1.0
