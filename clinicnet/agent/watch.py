@@ -19,6 +19,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ SCHEMA = "clinicnet.watch/1"
 WATCH_PROBES = ("interfaces", "routes", "dns", "internet", "ike", "nat_mapping")
 
 Measure = Callable[[float], Sequence[ProbeResult]]
+#: the longest idle delay the binding-lifetime probe tries in watch mode (the reflector's cap)
+LONG_MAX_DELAY_S = 180.0
 
 
 def _values(results: Iterable[ProbeResult], name: str) -> Mapping[str, Any] | None:
@@ -140,6 +143,26 @@ class StateFile:
     def add(self, t: float, sig: Mapping[str, str | None], notes: Mapping[str, str]) -> None:
         self._append({"t": round(t, 3), "signals": dict(sig), "notes": dict(notes)})
 
+    def add_long(self, t: float, result: ProbeResult) -> None:
+        """A long probe's result (the NAT binding lifetime), kept like a round."""
+        self._append({"t": round(t, 3), "long": result.to_json()})
+
+    def long_results(self) -> list[ProbeResult]:
+        """The long probes' results recorded so far (a resumed run keeps its earlier ones)."""
+        out: list[ProbeResult] = []
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return out
+        for line in lines[1:]:
+            try:
+                rec = json.loads(line)
+                if isinstance(rec, dict) and isinstance(rec.get("long"), dict):
+                    out.append(ProbeResult.from_json(rec["long"]))
+            except (ValueError, KeyError, TypeError, RecursionError):
+                continue
+        return out
+
 
 def _notes(results: Sequence[ProbeResult]) -> dict[str, str]:
     """Why a probe did not measure this round (kept with the round, for the technician)."""
@@ -172,6 +195,8 @@ class WatchResult:
     header: Mapping[str, Any]
     rounds: tuple[TL.Round, ...]
     interrupted: bool
+    #: the long probes' results (NAT binding lifetime), oldest first
+    long: tuple[ProbeResult, ...] = ()
 
     @property
     def timeline(self) -> TL.Timeline:
@@ -189,7 +214,19 @@ class WatchResult:
             "timeline": self.timeline.to_json(),
             "intermittent": intermittent(self.timeline),
             "rounds": [{"t": r.t, "signals": dict(r.signals)} for r in self.rounds],
+            "long": [r.to_json() for r in self.long],
+            "findings": [f.to_json() for f in self.findings()],
         }
+
+    def findings(self) -> list[Any]:
+        """The findings the latest long result supports (``nat.binding_short``): the same rules as diagnose."""
+        latest = {r.name: r for r in self.long}
+        if not latest:
+            return []
+        from clinicnet.reports.findings import evaluate
+
+        found, _broken = evaluate(list(latest.values()), self.header.get("settings") or {})
+        return found
 
     def exit_code(self) -> int:
         """0 nothing went down or changed, 1 something did, 4 nothing was measured."""
@@ -209,10 +246,32 @@ def watch(
     lang: str = "ja",
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    long: Callable[[], Sequence[ProbeResult]] | None = None,
+    long_every: float = 3600.0,
 ) -> WatchResult:
-    """Run rounds every ``every`` seconds until ``duration`` after the (first) start or Ctrl-C."""
+    """Run rounds every ``every`` seconds until ``duration`` after the (first) start or Ctrl-C.
+
+    ``long`` (the probes that take minutes: the NAT binding lifetime) runs beside the
+    rounds in a daemon thread, at the start and then every ``long_every`` seconds; each
+    result is recorded as it arrives, and one still running at the end is not waited for.
+    """
     header, rounds = state.load()
     state.drop_torn_tail()
+    long_results = state.long_results()
+    stop = threading.Event()
+    if long is not None:
+        def run_long() -> None:
+            while not stop.is_set():
+                for r in long():
+                    if stop.is_set():
+                        return
+                    long_results.append(r)
+                    with contextlib.suppress(OSError):
+                        state.add_long(clock(), r)
+                if stop.wait(long_every):
+                    return
+
+        threading.Thread(target=run_long, daemon=True, name="clinicnet-watch-long").start()
     if header is None:
         header = {"schema": SCHEMA, "clinicnet_version": __version__, "started_at": clock(),
                   "every_s": every, "for_s": duration, "settings": dict(settings)}
@@ -239,7 +298,9 @@ def watch(
             sleep(max(0.0, nxt - clock()))
     except KeyboardInterrupt:
         interrupted = True
-    return WatchResult(header, tuple(rounds), interrupted)
+    finally:
+        stop.set()
+    return WatchResult(header, tuple(rounds), interrupted, tuple(long_results))
 
 
 def _progress_line(n: int, t: float, sig: Mapping[str, str | None], lang: str) -> str:
@@ -305,8 +366,15 @@ def run_cli(args: Any) -> int:
     def measure(timeout: float) -> Sequence[ProbeResult]:
         return run_probes(specs, ctx, timeout=min(settings.timeout, timeout))
 
+    long = None
+    if settings.reflectors:
+        from clinicnet.agent.diagnose import run_long
+
+        def long() -> Sequence[ProbeResult]:
+            return run_long(LONG_MAX_DELAY_S, ctx)
+
     result = watch(measure, state, every=every, duration=duration, settings=settings.public(),
-                   progress=None if settings.quiet else sys.stderr, lang=lang)
+                   progress=None if settings.quiet else sys.stderr, lang=lang, long=long)
     data = result.to_json()
     if settings.redact:
         from clinicnet.reports.redact import Redactor

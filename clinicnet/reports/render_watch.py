@@ -33,7 +33,36 @@ _T: dict[str, Text] = {
     "down_at_end": Text(ja="監視終了時も不通のままでした。", en="Still down when watching ended."),
     "timeline": Text(ja="時間経過", en="Timeline"),
     "nothing": Text(ja="測定できた回がありません。", en="No round was measured."),
+    "long": Text(ja="時間のかかる測定", en="Long measurements"),
+    "findings": Text(ja="検出事項", en="Findings"),
 }
+
+
+def _long_lines(data: Mapping[str, Any], lang: str) -> list[str]:
+    """Each long probe's result (the NAT binding lifetime) as its title and reason, in ``lang``."""
+    from clinicnet.model import ProbeResult
+    from clinicnet.probes import registry
+
+    out = []
+    for r in data.get("long") or []:
+        try:
+            res = ProbeResult.from_json(r)
+        except (KeyError, TypeError, ValueError):
+            continue
+        out.append(f"{registry.title(res.name, lang)}: {registry.reason(res, lang)}")
+    return out
+
+
+def _finding_lines(data: Mapping[str, Any], lang: str) -> list[str]:
+    from clinicnet.reports import catalogue
+
+    out = []
+    for f in data.get("findings") or []:
+        if not isinstance(f, Mapping):
+            continue
+        e = catalogue.get(str(f.get("id")))
+        out.append(f"[{f.get('severity')}] {f.get('id')}: {e.title.get(lang) if e else ''}".rstrip(": "))
+    return out
 
 
 def _rounds(data: Mapping[str, Any]) -> list[TL.Round]:
@@ -70,6 +99,9 @@ def render_text(data: Mapping[str, Any], lang: str) -> str:
     inter = _intermittent_lines(data, lang)
     if inter:
         out += ["", f"{_T['intermittent'].get(lang)}:"] + [f"  {x}" for x in inter]
+    for key, lines in (("long", _long_lines(data, lang)), ("findings", _finding_lines(data, lang))):
+        if lines:
+            out += ["", f"{_T[key].get(lang)}:"] + [f"  {x}" for x in lines]
     return "\n".join(out) + "\n"
 
 
@@ -97,6 +129,8 @@ def render_html(data: Mapping[str, Any], lang: str) -> str:
            el("ul", *[el("li", e) for e in events]) if events else el("p", _T["none"].get(lang)),
            *([el("h2", _T["intermittent"].get(lang)),
               el("ul", *[el("li", x) for x in _intermittent_lines(data, lang)])]
-             if data.get("intermittent") else [])),
+             if data.get("intermittent") else []),
+           *[part for key, lines in (("long", _long_lines(data, lang)), ("findings", _finding_lines(data, lang)))
+             if lines for part in (el("h2", _T[key].get(lang)), el("ul", *[el("li", x) for x in lines]))]),
     ])
     return f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>{head}</head>\n<body>\n{body}\n</body>\n</html>\n'

@@ -122,3 +122,48 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_durations_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError):
         W.parse_duration(text, "--for")
+
+
+def _binding(lifetime: float) -> ProbeResult:
+    port = {"port": 4500, "bounded": True, "lower_s": lifetime - 1, "upper_s": lifetime + 1,
+            "estimate_s": lifetime, "confidence": "high"}
+    return ProbeResult("nat_binding", Status.OK, "measured", {"ports": [port], "keepalive_s": 20},
+                       reason_code="measured", reason_params={"port": 4500, "lower": lifetime - 1,
+                                                              "upper": lifetime + 1})
+
+
+def test_the_binding_lifetime_runs_beside_the_rounds_and_gives_its_finding(tmp_path: Path) -> None:
+    import threading
+
+    clock = FakeClock()
+    done = threading.Event()
+
+    def long() -> list[ProbeResult]:
+        done.set()
+        return [_binding(10.0)]
+
+    def measure(timeout: float) -> list[ProbeResult]:
+        done.wait(5)  # the long probe runs in its own thread; let it report before the run ends
+        return _results()
+
+    state = W.StateFile(tmp_path / "s.jsonl")
+    res = W.watch(measure, state, every=10, duration=30, settings={}, progress=None, clock=clock,
+                  sleep=clock.sleep, long=long, long_every=3600)
+    for _ in range(50):  # the thread appends right after returning
+        if res.long or state.long_results():
+            break
+        import time as _t
+
+        _t.sleep(0.02)
+    got = res.long or tuple(state.long_results())
+    assert [r.name for r in got] == ["nat_binding"]
+    assert [r.name for r in state.long_results()] == ["nat_binding"]  # recorded in the state file
+    data = W.WatchResult(res.header, res.rounds, res.interrupted, got).to_json()
+    assert [f["id"] for f in data["findings"]] == ["nat.binding_short"]
+    from clinicnet.reports import render_watch
+
+    text = render_watch.render_text(data, "en")
+    assert "nat.binding_short" in text and "NAT binding lifetime" in text
+    # a lifetime above the keepalive: measured, no finding
+    ok = W.WatchResult(res.header, res.rounds, False, (_binding(40.0),)).to_json()
+    assert ok["findings"] == [] and ok["long"][0]["name"] == "nat_binding"

@@ -64,7 +64,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    v = ev.values("nat_binding")
+    v = ev.of(nat_binding.SPEC)
     if not v.get("ports"):
         return None
     head = nat_binding.headline(v["ports"])
