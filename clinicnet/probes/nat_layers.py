@@ -27,11 +27,12 @@ are traced. Whatever the LAN sends back is treated as hostile (``wire.upnp``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import select
 import socket
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypedDict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from clinicnet import system
 from clinicnet.model import ProbeResult, Status, Text
@@ -41,6 +42,7 @@ from clinicnet.system import icmp
 
 if TYPE_CHECKING:
     from clinicnet.probes import _exchange as R
+    from clinicnet.probes._deadline import Outcome
     from clinicnet.wire import upnp
 else:  # imported when the probe runs, not when the registry lists it
     R = lazy("clinicnet.probes._exchange")
@@ -272,24 +274,42 @@ class _TraceStop:
 # ---------------------------------------------------------------------------
 
 
+class HttpError(Exception):
+    """The gateway's HTTP answer was unusable (not HTTP, too large, cut short)."""
+
+
 def _http(url: str, until: float, method: str = "GET", body: bytes | None = None,
           headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    import http.client
+    """One request to the gateway, everything by ``until``: connect, send and every read.
+
+    A gateway that sends its description one byte every half second gets until ``until``
+    and no longer (``http.client`` restarts its timeout with every byte that arrives)."""
     from urllib.parse import urlsplit
 
+    from clinicnet.probes._deadline import read_until
+    from clinicnet.wire import http
+
     u = urlsplit(url)
-    timeout = max(0.05, until - time.monotonic())
-    conn = http.client.HTTPConnection(u.hostname or "", u.port or 80, timeout=timeout)
-    try:
-        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read(upnp.MAX_XML + 1)
-        if len(data) > upnp.MAX_XML:
-            raise ValueError("answer too large")
-        return resp.status, data
-    finally:
-        conn.close()
+    host, port = u.hostname or "", u.port or 80
+    path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+    fields = {"Host": f"{host}:{port}", "Connection": "close", **(headers or {})}
+    if body is not None:
+        fields["Content-Length"] = str(len(body))
+    req = (f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n")
+    with socket.create_connection((host, port), timeout=max(0.01, until - time.monotonic())) as sock:
+        sock.settimeout(max(0.01, until - time.monotonic()))
+        sock.sendall(req.encode("latin-1", "replace") + (body or b""))
+        data, ended = read_until(sock, until, upnp.MAX_XML + http.MAX_HEAD, http.complete)
+    parts = http.split(data)
+    head = http.parse_head(parts[0]) if parts else None
+    if head is None or parts is None:
+        raise TimeoutError("no complete answer in time") if ended == "deadline" else HttpError("not an HTTP answer")
+    if ended == "deadline" and not http.complete(data):
+        raise TimeoutError("the answer was cut short at the deadline")
+    payload = http.body(head, parts[1])
+    if len(payload) > upnp.MAX_XML or (ended == "limit" and not http.complete(data)):
+        raise HttpError("answer too large")
+    return head.status, payload
 
 
 def _ssdp_search(gateway: str, until: float, out: GatewayAnswer) -> upnp.SsdpResponse | None:
@@ -356,8 +376,6 @@ def _ssdp_search(gateway: str, until: float, out: GatewayAnswer) -> upnp.SsdpRes
 
 
 def upnp_query(gateway: str, until: float) -> GatewayAnswer:
-    import http.client  # only here: ~14 ms, and only a gateway that answers SSDP needs it
-
     out: GatewayAnswer = {"state": "silent"}
     found = _ssdp_search(gateway, until, out)
     if found is None:
@@ -391,7 +409,7 @@ def upnp_query(gateway: str, until: float) -> GatewayAnswer:
             out.update({"state": "error" if not (ext.error or "").startswith("refused") else "refused", "detail": f"GetExternalIPAddress: HTTP {status}, {ext.error}"})
             return out
         out.update({"state": "ok", "external_ip": ext.address, "external_kind": R.address_kind(ext.address)})
-    except (OSError, http.client.HTTPException, ValueError) as exc:
+    except (OSError, HttpError, ValueError) as exc:
         out.update({"state": "error", "detail": f"{type(exc).__name__}: {str(exc)[:120]}"})
     return out
 
@@ -428,6 +446,18 @@ def natpmp_query(gateway: str, until: float) -> GatewayAnswer:
         return {"state": "error", "detail": exc.strerror or str(exc)}
     finally:
         s.close()
+
+
+def _why(out: Outcome[object]) -> str:
+    return "no answer in time" if out.timed_out else f"{type(out.error).__name__}: {out.error}"[:160]
+
+
+def _answer(out: Outcome[object] | None) -> GatewayAnswer:
+    if out is None:
+        return {"state": "skipped"}
+    if out.value is not None:
+        return cast(GatewayAnswer, out.value)
+    return {"state": "silent" if out.timed_out else "error", "detail": _why(out)}
 
 
 # ---------------------------------------------------------------------------
@@ -492,27 +522,30 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     if gateway is None and dest_host is None:
         return sw.result(Status.SKIPPED, "nothing_to_ask")
     until = R.until(ctx, 2.5)
-    # The trace and the gateway questions are independent: run them side by side.
-    from concurrent.futures import ThreadPoolExecutor
+    # The trace and the gateway questions are independent: run them side by side, in
+    # daemon threads (a thread pool's workers are joined at exit, after the report).
+    from clinicnet.probes._deadline import run_all
 
     tr: Trace = {"destination": None, "hops": [], "skipped": "no reflector or target given"}
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="nat-layers") as pool:
-        trace_f = None
-        if dest_host is not None and not icmp.errors_on_udp_socket:
-            tr = {"destination": dest_host, "hops": [],
-                  "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
-        elif dest_host is not None:
-            res = R.resolve(dest_host, ctx)
-            if res.address is not None:
-                trace_f = pool.submit(trace, res.address, ctx, max(0.0, until - time.monotonic()))
-            else:
-                tr = {"destination": dest_host, "error": res.error, "hops": []}
-        upnp_f = pool.submit(upnp_query, gateway, until) if gateway else None
-        pmp_f = pool.submit(natpmp_query, gateway, until) if gateway else None
-        if trace_f is not None:
-            tr = trace_f.result()
-        igd: GatewayAnswer = upnp_f.result() if upnp_f else {"state": "skipped"}
-        pmp: GatewayAnswer = pmp_f.result() if pmp_f else {"state": "skipped"}
+    calls: dict[str, Callable[[], object]] = {}
+    if dest_host is not None and not icmp.errors_on_udp_socket:
+        tr = {"destination": dest_host, "hops": [],
+              "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
+    elif dest_host is not None:
+        res = R.resolve(dest_host, ctx)
+        if res.address is not None:
+            calls["trace"] = functools.partial(trace, res.address, ctx, max(0.0, until - time.monotonic()))
+        else:
+            tr = {"destination": dest_host, "error": res.error, "hops": []}
+    if gateway:
+        calls["upnp"] = functools.partial(upnp_query, gateway, until)
+        calls["natpmp"] = functools.partial(natpmp_query, gateway, until)
+    outs = dict(zip(calls, run_all(list(calls.values()), until + 0.1, name="nat-layers"), strict=True))
+    if "trace" in outs:
+        tr = cast(Trace, outs["trace"].value) if outs["trace"].value is not None else {
+            "destination": dest_host, "hops": [], "error": _why(outs["trace"])}
+    igd = _answer(outs.get("upnp"))
+    pmp = _answer(outs.get("natpmp"))
     wan = igd.get("external_ip") or pmp.get("external_ip")
     hops = tr.get("hops", [])
     values: Values = {
