@@ -244,6 +244,8 @@ def _attempt(spec: CheckSpec, family: int, address: str, deadline: float) -> Fam
 RETRY_EVERY_S = 1.0
 #: an attempt started later than this before the deadline could not finish anyway
 _MIN_ATTEMPT_S = 0.3
+#: how long before its check's deadline an attempt stops, to hand in its answer
+_COLLECT_S = 0.05
 
 
 def check_family(spec: CheckSpec, family: int, deadline: float) -> FamilyCheck:
@@ -262,7 +264,8 @@ def check_family(spec: CheckSpec, family: int, deadline: float) -> FamilyCheck:
     answers: queue.Queue[FamilyCheck] = queue.Queue()
 
     def attempt() -> None:
-        answers.put(_attempt(spec, family, address, deadline))
+        # ends a little before the family's deadline, so its answer is still collected
+        answers.put(_attempt(spec, family, address, deadline - _COLLECT_S))
 
     started = 0
     done = 0
