@@ -72,19 +72,10 @@ def import_times() -> dict[str, tuple[float, bool, bool]]:
 
 
 
-def with_bytecode() -> None:
-    """Measure what an installed clinicnet costs: with its ``.pyc`` files. A shell that sets
-    PYTHONDONTWRITEBYTECODE makes every run compile clinicnet from source (50+ ms)."""
-    import os
-    import subprocess
-
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "clinicnet")], check=False,
-                   stdout=subprocess.DEVNULL)
-
 
 def main() -> None:
+    from _common import with_bytecode  # bench/ is the script's directory
+
     with_bytecode()
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=20)

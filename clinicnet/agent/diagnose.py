@@ -24,13 +24,22 @@ from clinicnet.reports.report import Report
 MIN_PROBING_S = 1.0
 
 
+def check_hosts(urls: Sequence[str]) -> list[str]:
+    """The hosts of internet-check URLs (a URL without one is skipped: validated elsewhere)."""
+    out: list[str] = []
+    for url in urls:
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+        if host:
+            out.append(host)
+    return out
+
+
 def default_dns_names(s: Settings) -> tuple[str, ...]:
     """Without --dns-name, resolve what the run needs anyway: check hosts and target names."""
-    names: list[str] = []
-    for url in s.internet_checks:
-        host = urlsplit(url).hostname
-        if host and not is_ip(host):
-            names.append(host)
+    names = [h for h in check_hosts(s.internet_checks) if not is_ip(h)]
     names.extend(t for t in s.targets if not is_ip(t))
     return tuple(dict.fromkeys(names))
 
@@ -47,14 +56,7 @@ def host_info() -> dict[str, str]:
 
 def run_hosts(s: Settings, dns_names: Sequence[str] = ()) -> list[str]:
     """Every name the run will look up: targets, reflectors, check hosts, DNS names."""
-    names = [*s.targets, *s.reflectors, *dns_names]
-    for url in s.internet_checks:
-        try:
-            host = urlsplit(url).hostname
-        except ValueError:
-            host = None
-        if host:
-            names.append(host)
+    names = [*s.targets, *s.reflectors, *dns_names, *check_hosts(s.internet_checks)]
     return [n for n in dict.fromkeys(names) if not is_ip(n)]
 
 

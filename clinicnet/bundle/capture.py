@@ -28,7 +28,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 #: how long to wait for the tool to say it is listening (tcpdump: ~0.1 s), and for it to
 #: finish after the interrupt (it writes packet by packet, -U: a kill loses nothing written);
@@ -52,15 +51,9 @@ class CaptureResult:
 
 def hosts_of(targets: Iterable[str], reflectors: Iterable[str], internet_checks: Iterable[str]) -> list[str]:
     """Host names and addresses the probes will contact."""
-    out: list[str] = [*targets, *reflectors]
-    for url in internet_checks:
-        try:
-            host = urlsplit(url).hostname
-        except ValueError:
-            host = None
-        if host:
-            out.append(host)
-    return list(dict.fromkeys(out))
+    from clinicnet.agent.diagnose import check_hosts
+
+    return list(dict.fromkeys([*targets, *reflectors, *check_hosts(list(internet_checks))]))
 
 
 def resolve_all(hosts: Iterable[str], timeout: float = 1.0) -> list[str]:
