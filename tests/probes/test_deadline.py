@@ -79,6 +79,7 @@ def test_a_run_asks_each_name_and_family_once(monkeypatch, fast_schedule):
     run.start_all(["a.example", "A.example", "192.0.2.1"])
     for _ in range(3):
         assert _deadline.resolve("a.example", 1.0, family=socket.AF_INET, port=500).addresses == ("192.0.2.8",)
+        assert _deadline.resolve("a.example", 1.0, family=socket.AF_INET6).addresses == ("192.0.2.8",)
     assert _deadline.run_lookups() is run
     _deadline.end_run()
     assert _deadline.run_lookups() is not run
