@@ -176,9 +176,10 @@ def _literal(host: str) -> str | None:
 
 _current: Lookups | None = None
 _current_lock = threading.Lock()
-#: a run's lookups are reused by a later ``run_lookups()`` only this long (``watch`` runs
-#: diagnose again and again: each run asks the resolver afresh)
-_RUN_MAX_AGE_S = 30.0
+#: a run's lookups are adopted by a later ``run_lookups()`` only this soon after they began
+#: (the target pre-check and the capture's start come seconds before the probes at most);
+#: older ones belong to another run, which must not shorten this run's time
+_RUN_MAX_AGE_S = 5.0
 
 
 def run_lookups(until: float | None = None) -> Lookups:
