@@ -114,8 +114,8 @@ class Lookup:
         for at in RETRY_AT_S:
             if self._done.wait(max(0.0, self.started + at - time.monotonic())):
                 return
-            if time.monotonic() >= self.until:
-                return
+            if at > 0 and time.monotonic() >= self.until:
+                return  # the first query always goes out; resends only within the run's time
             with self._lock:
                 self.attempts += 1
             threading.Thread(target=self._attempt, daemon=True, name="clinicnet-dns-query").start()
