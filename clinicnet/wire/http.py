@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 #: a head larger than this is not an answer worth reading
 MAX_HEAD = 16384
-_STATUS = re.compile(rb"HTTP/([0-9])\.([0-9])[ \t]+([0-9]{3})(?:[ \t]+(.*))?")
+_STATUS = re.compile(rb"HTTP/([0-9])\.([0-9])[ \t]+([1-9][0-9]{2})(?:[ \t]+(.*))?")
 _CHUNK_SIZE = re.compile(rb"[ \t]*([0-9A-Fa-f]{1,8})[ \t]*(?:;.*)?")
 
 

@@ -41,7 +41,7 @@ def test_clock_skew_from_date_header():
 
 @pytest.mark.parametrize("line", ["HTTP/1.1 \u00b2", "HTTP/1.1 \xb2\xb2\xb2", "HTTP/1.1 2\u00b204 x", "HTTP/1.1 \u0662\u0660\u0664",
                                   "HTTP/1.1 99999999999999999999", "HTTP/1.1 -204", "HTTP/1.1 +204",
-                                  "HTTP/1.1 20", "HTTPS/1.1 204", "HTTP/x 204", ""])
+                                  "HTTP/1.1 20", "HTTP/1.1 004", "HTTPS/1.1 204", "HTTP/x 204", ""])
 def test_a_status_line_that_is_not_three_ascii_digits_is_not_http(line):
     # "²" passes str.isdigit() and fails int(): it crashed the whole probe
     got = _judge(line.encode("utf-8" if "\xb2\xb2" not in line else "latin-1") + b"\r\n")
