@@ -31,7 +31,9 @@ DRIP_PORT = 8080
 def _timed(lab: Any, argv: list[str], run_timeout: float = 60) -> tuple[float, subprocess.CompletedProcess[str]]:
     t0 = time.monotonic()
     proc = lab.clinicnet(argv, timeout=run_timeout)
-    return time.monotonic() - t0, proc
+    wall = time.monotonic() - t0
+    print(f"wall {wall:.2f} s: clinicnet {' '.join(argv)}")  # for the record (-s)
+    return wall, proc
 
 
 def _start_drip_web(lab: Any) -> None:
