@@ -71,7 +71,12 @@ def import_times() -> dict[str, tuple[float, bool, bool]]:
     return out
 
 
+
+
 def main() -> None:
+    from _common import with_bytecode  # bench/ is the script's directory
+
+    with_bytecode()
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=20)
     args = ap.parse_args()

@@ -249,20 +249,31 @@ def _outputs(json_path: str | None, html: str | None, markdown: str | None) -> d
     return {k: v for k, v in (("json", json_path), ("html", html), ("markdown", markdown)) if v}
 
 
-def _precheck_targets(targets: Sequence[str]) -> None:
+def _precheck_targets(targets: Sequence[str], wait: float = 0.5) -> None:
     """A target name the resolver says does not exist is a typo: say so before probing.
 
     Only a definite "no such name" counts; a resolver that does not answer is a
     measurement (the DNS probe reports it), not a usage error. The syntax was
-    checked with the other settings (``config.validate``).
+    checked with the other settings (``config.validate``). The lookups are the run's
+    own (``_deadline.run_lookups``), all at once: the probes reuse their answers, and
+    the time waited here comes out of the run's ``--timeout``.
     """
     import socket
+    import time
 
-    from clinicnet.probes._deadline import call_with_deadline
+    from clinicnet.netaddr import is_ip
+    from clinicnet.probes import _deadline
 
-    for t in targets:
-        out = call_with_deadline(lambda t=t: socket.getaddrinfo(t, None), 3.0)  # type: ignore[misc]
-        if isinstance(out.error, socket.gaierror) and out.error.errno == getattr(socket, "EAI_NONAME", None):
+    names = [t for t in dict.fromkeys(targets) if not is_ip(t)]
+    if not names:
+        return
+    lookups = _deadline.run_lookups()
+    lookups.start_all(names)
+    until = time.monotonic() + wait
+    noname = getattr(socket, "EAI_NONAME", None)
+    for t in names:
+        answers = [lookups.resolve(t, fam, until) for fam in (socket.AF_INET, socket.AF_INET6)]
+        if all(isinstance(a.error, socket.gaierror) and a.error.errno == noname for a in answers):
             raise UsageError(f"unknown host {t!r} (the resolver has no such name)")
 
 

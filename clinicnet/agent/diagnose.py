@@ -14,20 +14,32 @@ from clinicnet.agent.config import Settings
 from clinicnet.agent.runner import Observer, run_probes
 from clinicnet.model import ProbeResult, Unmeasured
 from clinicnet.netaddr import is_ip
-from clinicnet.probes import registry
+from clinicnet.probes import _deadline, registry
 from clinicnet.probes.interface import ProbeContext, ProbeSpec
 from clinicnet.reports import findings as finding_rules
 from clinicnet.reports import verdict
 from clinicnet.reports.report import Report
 
+#: the probes get at least this much of ``--timeout`` whatever came before them
+MIN_PROBING_S = 1.0
+
+
+def check_hosts(urls: Sequence[str]) -> list[str]:
+    """The hosts of internet-check URLs (a URL without one is skipped: validated elsewhere)."""
+    out: list[str] = []
+    for url in urls:
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+        if host:
+            out.append(host)
+    return out
+
 
 def default_dns_names(s: Settings) -> tuple[str, ...]:
     """Without --dns-name, resolve what the run needs anyway: check hosts and target names."""
-    names: list[str] = []
-    for url in s.internet_checks:
-        host = urlsplit(url).hostname
-        if host and not is_ip(host):
-            names.append(host)
+    names = [h for h in check_hosts(s.internet_checks) if not is_ip(h)]
     names.extend(t for t in s.targets if not is_ip(t))
     return tuple(dict.fromkeys(names))
 
@@ -42,9 +54,15 @@ def host_info() -> dict[str, str]:
     }
 
 
+def run_hosts(s: Settings, dns_names: Sequence[str] = ()) -> list[str]:
+    """Every name the run will look up: targets, reflectors, check hosts, DNS names."""
+    names = [*s.targets, *s.reflectors, *dns_names, *check_hosts(s.internet_checks)]
+    return [n for n in dict.fromkeys(names) if not is_ip(n)]
+
+
 def context(s: Settings) -> ProbeContext:
     raw, raw_reason = system.raw_sockets_available()
-    return ProbeContext(
+    ctx = ProbeContext(
         raw_sockets=raw,
         raw_sockets_reason=raw_reason,
         targets=s.targets,
@@ -56,6 +74,10 @@ def context(s: Settings) -> ProbeContext:
         privileged=system.is_admin(),
         probe_settings=dict(s.probe_settings),
     )
+    # One lookup per name and family for the whole run, all started now, side by side:
+    # the probes (and the capture filter, started earlier) share them.
+    _deadline.run_lookups().start_all(run_hosts(s, ctx.dns_names))
+    return ctx
 
 
 def diagnose(
@@ -64,16 +86,29 @@ def diagnose(
     specs: Sequence[ProbeSpec[Any]] | None = None,
     observer: Observer | None = None,
 ) -> Report:
-    """Run ``specs`` (default: every probe the registry finds) and build the report."""
+    """Run ``specs`` (default: every probe the registry finds) and build the report.
+
+    The run starts with its first name lookup (``clinicnet diagnose`` looks up the targets
+    before probing, ``--capture`` the hosts for its filter): the time spent there comes
+    out of ``--timeout``, so the whole run, not only the probing, keeps to it.
+    """
     created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    ctx = context(s)
-    t0 = time.monotonic()
-    results = run_probes(registry.specs() if specs is None else specs, ctx, timeout=s.timeout, observer=observer)
-    if s.long:
+    lookups = _deadline.run_lookups()
+    start = lookups.started
+    lookups.until = max(lookups.until, start + s.timeout)
+    try:
+        ctx = context(s)
+        t0 = time.monotonic()
+        budget = max(min(s.timeout, MIN_PROBING_S), s.timeout - (t0 - start))
+        results = run_probes(registry.specs() if specs is None else specs, ctx, timeout=budget, observer=observer)
+    finally:
+        _deadline.end_run()
+    probing = time.monotonic() - t0
+    if s.long:  # minutes, with their own deadline: after the --timeout run
         results += run_long(s.long, ctx, observer)
-    wall = time.monotonic() - t0
     settings = {**s.public(), "dns_names": list(ctx.dns_names)}
-    return build_report(results, settings, created_at=created, host=host_info(), wall_s=wall)
+    return build_report(results, settings, created_at=created, host=host_info(),
+                        wall_s=time.monotonic() - start, probing_s=probing)
 
 
 def run_long(max_delay: float, ctx: ProbeContext, observer: Observer | None = None) -> list[ProbeResult]:
@@ -93,6 +128,7 @@ def build_report(
     created_at: str,
     host: Mapping[str, str],
     wall_s: float = 0.0,
+    probing_s: float | None = None,
 ) -> Report:
     findings, broken_rules = finding_rules.evaluate(results, settings)
     unmeasured: list[Unmeasured] = verdict.unmeasured_from(results) + broken_rules
@@ -104,6 +140,8 @@ def build_report(
         findings=tuple(findings),
         unmeasured=tuple(unmeasured),
         probes=tuple(results),
-        extra={"wall_s": round(wall_s, 3)},
+        # wall_s: the whole run, from its first name lookup to the report; probing_s: the probes
+        extra={"wall_s": round(wall_s, 3),
+               **({"probing_s": round(probing_s, 3)} if probing_s is not None else {})},
     )
 

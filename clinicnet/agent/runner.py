@@ -20,8 +20,9 @@ from clinicnet.model import JSONValue, ProbeResult, Status
 from clinicnet.probes import registry
 from clinicnet.probes.interface import COMMON_REASONS, ProbeContext, ProbeSpec, format_reason
 
-#: time a probe gets after its own deadline to hand in what it has
-GRACE_S = 0.75
+#: time a probe gets after its own deadline to hand in what it has (the process must end
+#: within --timeout + 1 s: interpreter start, this grace and the report share that second)
+GRACE_S = 0.5
 
 
 class Observer(Protocol):

@@ -28,11 +28,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-#: how long to wait for the tool to say it is listening, and for it to finish
-_READY_S = 5.0
-_STOP_S = 5.0
+#: how long to wait for the tool to say it is listening (tcpdump: ~0.1 s), and for it to
+#: finish after the interrupt (it writes packet by packet, -U: a kill loses nothing written);
+#: both count against the run's time (the start comes out of --timeout)
+_READY_S = 1.5
+_STOP_S = 1.0
 #: late answers (an ICMP error, an IKE retransmission's reply) still belong to the run
 _LINGER_S = 0.3
 
@@ -50,32 +51,30 @@ class CaptureResult:
 
 def hosts_of(targets: Iterable[str], reflectors: Iterable[str], internet_checks: Iterable[str]) -> list[str]:
     """Host names and addresses the probes will contact."""
-    out: list[str] = [*targets, *reflectors]
-    for url in internet_checks:
-        try:
-            host = urlsplit(url).hostname
-        except ValueError:
-            host = None
-        if host:
-            out.append(host)
-    return list(dict.fromkeys(out))
+    from clinicnet.agent.diagnose import check_hosts
+
+    return list(dict.fromkeys([*targets, *reflectors, *check_hosts(list(internet_checks))]))
 
 
-def resolve_all(hosts: Iterable[str], timeout: float = 3.0) -> list[str]:
-    """Addresses of ``hosts``, each lookup bounded (a dead resolver must not stall the run)."""
-    from clinicnet.probes._deadline import call_with_deadline
+def resolve_all(hosts: Iterable[str], timeout: float = 1.0) -> list[str]:
+    """Addresses of ``hosts`` by the run's shared lookups (the probes reuse them), waiting at
+    most ``timeout`` in all: a dead resolver must not stall the run, and a name without an
+    answer by then is left out of the filter."""
+    from clinicnet.probes import _deadline
 
     addrs: list[str] = []
+    names: list[str] = []
     for h in hosts:
         try:
             addrs.append(str(ipaddress.ip_address(h)))
-            continue
         except ValueError:
-            pass
-        out = call_with_deadline(lambda h=h: socket.getaddrinfo(h, None), timeout)  # type: ignore[misc]
-        if out.error is None and out.value:
-            for info in out.value:
-                addrs.append(str(info[4][0]).split("%", 1)[0])
+            names.append(h)
+    lookups = _deadline.run_lookups()
+    lookups.start_all(names)
+    until = time.monotonic() + timeout
+    for h in names:
+        for fam in (socket.AF_INET, socket.AF_INET6):
+            addrs.extend(a.split("%", 1)[0] for a in lookups.resolve(h, fam, until).addresses)
     return sorted(dict.fromkeys(addrs), key=lambda a: (":" in a, a))
 
 

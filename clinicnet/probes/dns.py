@@ -7,12 +7,14 @@ reported as such.
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from typing import TypedDict
 
 from clinicnet import system
 from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes._deadline import Outcome, run_all
 from clinicnet.probes._deadline import resolve as resolve_within
 from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
 
@@ -22,6 +24,8 @@ class FamilyAnswer(TypedDict):
     #: None, or no_answer / no_response / server_failure / timeout / ``error: ...``
     error: str | None
     ms: float
+    #: queries sent (the system resolver's own resends not counted)
+    attempts: int
 
 
 class NameAnswer(TypedDict):
@@ -80,38 +84,52 @@ def _classify(exc: BaseException) -> str:
 
 
 def resolve_family(name: str, family: int, timeout: float) -> FamilyAnswer:
+    """One name in one family through the run's shared lookup, which resends on Windows'
+    schedule while the resolver is silent (``_deadline.RETRY_AT_S``)."""
     t0 = time.monotonic()
     out = resolve_within(name, timeout, family=family)
-    ms = round((time.monotonic() - t0) * 1000, 1)
+    # the lookup may have started before this probe (the run resolves every name at once)
+    ms = round((out.seconds if out.seconds is not None else time.monotonic() - t0) * 1000, 1)
     if out.timed_out:
-        return {"addresses": [], "error": "timeout", "ms": ms}
+        return {"addresses": [], "error": "timeout", "ms": ms, "attempts": out.attempts}
     if out.error is not None:
-        return {"addresses": [], "error": _classify(out.error), "ms": ms}
+        return {"addresses": [], "error": _classify(out.error), "ms": ms, "attempts": out.attempts}
     addrs = sorted({a.split("%", 1)[0] for a in out.addresses})
-    return {"addresses": addrs, "error": None if addrs else "no_answer", "ms": ms}
+    return {"addresses": addrs, "error": None if addrs else "no_answer", "ms": ms, "attempts": out.attempts}
 
 
 def resolve(name: str, timeout: float) -> NameAnswer:
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        f4 = pool.submit(resolve_family, name, socket.AF_INET, timeout)
-        f6 = pool.submit(resolve_family, name, socket.AF_INET6, timeout)
-        r4, r6 = f4.result(), f6.result()
+    deadline = time.monotonic() + timeout
+    r4, r6 = (
+        o.value if o.value is not None else _unfinished(o, timeout)
+        for o in run_all([functools.partial(resolve_family, name, socket.AF_INET, timeout),
+                          functools.partial(resolve_family, name, socket.AF_INET6, timeout)],
+                         deadline + 0.05, name="clinicnet-dns")
+    )
     return {"name": name, "ipv4": r4, "ipv6": r6, "resolved": bool(r4["addresses"] or r6["addresses"])}
 
 
-def probe(ctx: ProbeContext) -> ProbeResult:
-    from concurrent.futures import ThreadPoolExecutor
+def _unfinished(out: Outcome[FamilyAnswer], timeout: float) -> FamilyAnswer:
+    error = "timeout" if out.timed_out else f"error: {out.error!r}"[:200]
+    return {"addresses": [], "error": error, "ms": round(timeout * 1000, 1), "attempts": 0}
 
+
+def probe(ctx: ProbeContext) -> ProbeResult:
     sw = Stopwatch(SPEC)
     names = list(dict.fromkeys(ctx.dns_names))
     resolvers = system.resolvers()
     if not names:
         return sw.result(Status.SKIPPED, "no_names", {"resolvers": resolvers})
     budget = max(0.1, ctx.remaining() - 0.1)
-    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-        results = list(pool.map(lambda n: resolve(n, budget), names))
+    outs = run_all([functools.partial(resolve, n, budget) for n in names], time.monotonic() + budget + 0.1,
+                   name="clinicnet-dns")
+    results: list[NameAnswer] = []
+    for n, o in zip(names, outs, strict=True):
+        if o.value is not None:
+            results.append(o.value)
+        else:
+            fam = _unfinished(Outcome(timed_out=o.timed_out, error=o.error), budget)
+            results.append({"name": n, "ipv4": fam, "ipv6": dict(fam), "resolved": False})  # type: ignore[typeddict-item]
     failed = [r["name"] for r in results if not r["resolved"]]
     values: Values = {
         "resolvers": resolvers,

@@ -9,9 +9,11 @@ without DNS, which is how a DNS fault is told apart from a line fault.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypedDict
 from urllib.parse import urlsplit
@@ -19,12 +21,13 @@ from urllib.parse import urlsplit
 from clinicnet import __version__
 from clinicnet.model import ProbeResult, Status, Text
 from clinicnet.netaddr import valid_hostname
-from clinicnet.probes._deadline import resolve
+from clinicnet.probes._deadline import Outcome, read_until, resolve, run_all
 from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
 
 
 class FamilyCheck(TypedDict, total=False):
-    #: reachable, refused, timeout, unreachable, bad_response, dns_failed, not_applicable
+    #: reachable, refused, timeout, unreachable, bad_response, dns_failed, not_applicable,
+    #: error (the check itself failed on this PC)
     state: str
     #: English detail from the OS or the exchange (raw evidence)
     detail: str
@@ -34,6 +37,8 @@ class FamilyCheck(TypedDict, total=False):
     http_status: int | None
     #: local clock minus the server's Date header
     clock_skew_s: float
+    #: connection attempts made (a new one every ``RETRY_EVERY_S`` while none answered)
+    attempts: int
     captive_portal_suspected: bool
 
 
@@ -149,73 +154,57 @@ def _resolve(spec: CheckSpec, family: int, timeout: float) -> tuple[list[str], s
 
 
 def _http_exchange(sock: socket.socket, spec: CheckSpec, deadline: float) -> FamilyCheck:
+    """One GET under the absolute ``deadline``: a server that drips a byte at a time gets
+    until the deadline, not a fresh timeout per byte; what arrived by then is judged."""
+    from clinicnet.wire import http
+
     host_header = f"[{spec.host}]" if spec.literal_family == 6 else spec.host
     req = (
         f"GET {spec.path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: clinicnet/{__version__}\r\n"
         "Accept: */*\r\nConnection: close\r\n\r\n"
     ).encode("ascii", "replace")
+    sock.settimeout(max(0.01, deadline - time.monotonic()))
     sock.sendall(req)
-    data = b""
-    while len(data) < _MAX_RESPONSE:
-        sock.settimeout(max(0.05, deadline - time.monotonic()))
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status_line = head.split(b"\r\n", 1)[0].decode("latin-1", "replace")
-    fields = status_line.split()
-    if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
-        return {"http_status": None, "detail": f"not an HTTP response: {status_line[:60]!r}"}
-    status = int(fields[1])
-    result: FamilyCheck = {"http_status": status}
-    skew = _clock_skew(head, received_at=time.time())
-    if skew is not None:
-        result["clock_skew_s"] = skew
+    data, ended = read_until(sock, deadline, _MAX_RESPONSE, http.complete)
+    return judge_response(data, spec, received_at=time.time(), cut_short=ended == "deadline")
+
+
+def judge_response(data: bytes, spec: CheckSpec, *, received_at: float, cut_short: bool = False) -> FamilyCheck:
+    """What an answer to a check's GET says: status, clock, captive portal. Total: any bytes
+    give a result (``http_status`` None for an answer that is not HTTP), never an exception."""
+    from clinicnet.wire import http
+
+    if not data and cut_short:
+        raise TimeoutError  # nothing at all before the deadline: the check timed out
+    parts = http.split(data)
+    head = http.parse_head(parts[0] if parts else data)
+    if head is None:
+        first = data.split(b"\n", 1)[0][:60].decode("latin-1")
+        return {"http_status": None, "detail": f"not an HTTP response: {first!r}"}
+    result: FamilyCheck = {"http_status": head.status}
+    if parts is None or cut_short:
+        result["detail"] = "the answer was cut short at the deadline"
+    server = http.date(head)
+    if server is not None:
+        skew = round(received_at - server, 1)
+        if abs(skew) < 1e10:  # a Date of the year 9999 is not a clock reference either
+            result["clock_skew_s"] = skew
     expected = _EXPECTED.get(spec.path)
-    if expected is not None:
+    if expected is not None and parts is not None:
         exp_status, exp_body = expected
-        result["captive_portal_suspected"] = status != exp_status or (
+        body = http.body(head, parts[1])
+        result["captive_portal_suspected"] = head.status != exp_status or (
             exp_body is not None and not body.startswith(exp_body)
         )
     return result
 
 
-def _clock_skew(head: bytes, received_at: float) -> float | None:
-    """Local clock minus the server's ``Date`` header, in seconds (None without one).
-
-    IKE with certificates (G11) fails when the PC's clock is far off; a web server's
-    Date header is a clock reference that needs no extra protocol. Its resolution is
-    one second, so only large offsets mean anything.
-    """
-    from email.utils import parsedate_to_datetime
-
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() != b"date":
-            continue
-        try:
-            server = parsedate_to_datetime(value.decode("latin-1").strip())
-        except (TypeError, ValueError, IndexError):
-            return None
-        if server.tzinfo is None:
-            return None
-        return round(received_at - server.timestamp(), 1)
-    return None
-
-
-def check_family(spec: CheckSpec, family: int, deadline: float) -> FamilyCheck:
-    t0 = time.monotonic()
-    addrs, err = _resolve(spec, family, deadline - t0)
-    if err == "n/a":
-        return {"state": "not_applicable"}
-    if err is not None:
-        return {"state": "dns_failed", "detail": err, "ms": round((time.monotonic() - t0) * 1000, 1)}
-    address = addrs[0]
+def _attempt(spec: CheckSpec, family: int, address: str, deadline: float) -> FamilyCheck:
+    """One connection and (for http/https) one GET, all of it by ``deadline``."""
     res: FamilyCheck = {"address": address}
     try:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
             t_conn = time.monotonic()
             sock.connect((address, spec.port))
             res["connect_ms"] = round((time.monotonic() - t_conn) * 1000, 1)
@@ -228,6 +217,8 @@ def check_family(spec: CheckSpec, family: int, deadline: float) -> FamilyCheck:
 
                     tls = ssl.create_default_context()
                     try:
+                        # the handshake's timeout is one deadline for the whole handshake
+                        sock.settimeout(max(0.01, deadline - time.monotonic()))
                         stream = tls.wrap_socket(sock, server_hostname=spec.host)
                     except ssl.SSLCertVerificationError as exc:
                         # A TLS answer at all proves reachability; a bad certificate
@@ -244,18 +235,81 @@ def check_family(spec: CheckSpec, family: int, deadline: float) -> FamilyCheck:
         res.update({"state": "refused", "detail": f"{address} port {spec.port} refused the connection"})
     except OSError as exc:
         res.update({"state": "unreachable", "detail": f"{exc.strerror or exc}"})
-    res["ms"] = round((time.monotonic() - t0) * 1000, 1)
     return res
 
 
-def run_check(spec: CheckSpec, deadline: float) -> Check:
-    from concurrent.futures import ThreadPoolExecutor
+#: a new connection attempt starts this long after the previous one while none has
+#: answered (TCP resends a lost SYN only after 1 s, then 3 s: on a lossy line a fresh
+#: attempt beside the pending one is the quicker second chance)
+RETRY_EVERY_S = 1.0
+#: an attempt started later than this before the deadline could not finish anyway
+_MIN_ATTEMPT_S = 0.3
+#: how long before its check's deadline an attempt stops, to hand in its answer
+_COLLECT_S = 0.05
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        f4 = pool.submit(check_family, spec, socket.AF_INET, deadline)
-        f6 = pool.submit(check_family, spec, socket.AF_INET6, deadline)
-        r4, r6 = f4.result(), f6.result()
-    return {"url": spec.url, "ip_literal": spec.literal_family is not None, "ipv4": r4, "ipv6": r6}
+
+def check_family(spec: CheckSpec, family: int, deadline: float) -> FamilyCheck:
+    """The check over one family: attempts every ``RETRY_EVERY_S`` until one gets an answer
+    (reachable, refused, a bad answer, an ICMP error); it times out only if all of them do."""
+    import queue
+    import threading
+
+    t0 = time.monotonic()
+    addrs, err = _resolve(spec, family, deadline - t0)
+    if err == "n/a":
+        return {"state": "not_applicable"}
+    if err is not None:
+        return {"state": "dns_failed", "detail": err, "ms": round((time.monotonic() - t0) * 1000, 1)}
+    address = addrs[0]
+    answers: queue.Queue[FamilyCheck] = queue.Queue()
+
+    def attempt() -> None:
+        # ends a little before the family's deadline, so its answer is still collected
+        answers.put(_attempt(spec, family, address, deadline - _COLLECT_S))
+
+    started = 0
+    done = 0
+    last: FamilyCheck = {"address": address, "state": "timeout", "detail": f"no answer from {address} port {spec.port}"}
+    next_at = time.monotonic()
+    while True:
+        now = time.monotonic()
+        if now >= next_at and deadline - now >= _MIN_ATTEMPT_S:
+            threading.Thread(target=attempt, daemon=True, name="clinicnet-internet").start()
+            started += 1
+            next_at = now + RETRY_EVERY_S
+        if done == started and (deadline - now < _MIN_ATTEMPT_S):
+            break
+        wake = min(deadline, next_at) if deadline - next_at >= _MIN_ATTEMPT_S else deadline
+        try:
+            res = answers.get(timeout=max(0.0, wake - time.monotonic()))
+        except queue.Empty:
+            if time.monotonic() >= deadline:
+                break
+            continue
+        done += 1
+        last = res
+        if res.get("state") != "timeout":
+            break
+    last["attempts"] = started
+    last["ms"] = round((time.monotonic() - t0) * 1000, 1)
+    return last
+
+
+def run_check(spec: CheckSpec, deadline: float) -> Check:
+    r4, r6 = run_all([functools.partial(check_family, spec, socket.AF_INET, deadline),
+                      functools.partial(check_family, spec, socket.AF_INET6, deadline)], deadline + 0.05,
+                     name="clinicnet-internet")
+    return {"url": spec.url, "ip_literal": spec.literal_family is not None,
+            "ipv4": _family_outcome(r4, spec), "ipv6": _family_outcome(r6, spec)}
+
+
+def _family_outcome(out: Outcome[FamilyCheck], spec: CheckSpec) -> FamilyCheck:
+    if out.value is not None:
+        return out.value
+    if out.timed_out:
+        return {"state": "timeout", "detail": f"no answer from {spec.host} port {spec.port} in time"}
+    # A bug in the check of one family is that family's result, not the whole probe's.
+    return {"state": "error", "detail": f"{type(out.error).__name__}: {out.error}"[:200]}
 
 
 def _clock(checks: list[Check]) -> Clock:
@@ -274,15 +328,19 @@ def _reached(fam: FamilyCheck) -> bool:
     return fam.get("state") in ("reachable", "refused")
 
 
-def probe(ctx: ProbeContext) -> ProbeResult:
-    from concurrent.futures import ThreadPoolExecutor
+def _unfinished(spec: CheckSpec) -> Check:
+    fam: FamilyCheck = {"state": "timeout", "detail": "the check did not finish in time"}
+    return {"url": spec.url, "ip_literal": spec.literal_family is not None, "ipv4": fam, "ipv6": dict(fam)}  # type: ignore[typeddict-item]
 
+
+def probe(ctx: ProbeContext) -> ProbeResult:
     sw = Stopwatch(SPEC)
     urls = list(dict.fromkeys(ctx.internet_checks or DEFAULT_CHECKS))
     specs = [parse_check(u) for u in urls]
     deadline = ctx.deadline - 0.1
-    with ThreadPoolExecutor(max_workers=min(8, len(specs))) as pool:
-        checks = list(pool.map(lambda s: run_check(s, deadline), specs))
+    calls: list[Callable[[], Check]] = [functools.partial(run_check, s, deadline) for s in specs]
+    outs = run_all(calls, deadline + 0.1, name="clinicnet-internet")
+    checks = [o.value if o.value is not None else _unfinished(s) for o, s in zip(outs, specs, strict=True)]
     ipv4_ok = any(_reached(c["ipv4"]) for c in checks)
     ipv6_ok = any(_reached(c["ipv6"]) for c in checks)
     literal_ok = any(c["ip_literal"] and (_reached(c["ipv4"]) or _reached(c["ipv6"])) for c in checks)

@@ -27,11 +27,12 @@ are traced. Whatever the LAN sends back is treated as hostile (``wire.upnp``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import select
 import socket
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypedDict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from clinicnet import system
 from clinicnet.model import ProbeResult, Status, Text
@@ -40,7 +41,10 @@ from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch, combi
 from clinicnet.system import icmp
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from clinicnet.probes import _exchange as R
+    from clinicnet.probes._deadline import Outcome
     from clinicnet.wire import upnp
 else:  # imported when the probe runs, not when the registry lists it
     R = lazy("clinicnet.probes._exchange")
@@ -58,6 +62,8 @@ class Hop(TypedDict, total=False):
     kind: str
     #: this hop is the traced host itself
     destination: bool
+    #: the hop did not answer and its address is known otherwise (why, in English)
+    inferred: str
 
 
 class Trace(TypedDict, total=False):
@@ -194,8 +200,14 @@ def default_gateway() -> str | None:
 # ---------------------------------------------------------------------------
 
 
-def trace(address: str, ctx: ProbeContext, budget: float) -> Trace:
-    """One socket per TTL, all sent at once, so the trace costs one wait, not eight."""
+def trace(address: str, ctx: ProbeContext, budget: float, first_hop: str | None = None) -> Trace:
+    """One socket per TTL, all sent at once, so the trace costs one wait, not eight.
+
+    ``first_hop`` is the default gateway when the traced host is off-link: the first hop
+    of a default-routed path is the gateway by definition, so when hop 1 stays silent
+    (its ICMP rate limit spent by a run just before: a burst of 6, then 1/s) the answer
+    is known without waiting for it, and the hop says it was inferred.
+    """
     socks: list[socket.socket] = []
     pend: dict[int, R.Pending] = {}
     try:
@@ -208,7 +220,7 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> Trace:
             pend[ttl] = R.ike_pending(s, address, TRACE_PORT, natt=False, label=f"ttl{ttl}")
         # Stop as soon as every TTL got *something* (an ICMP error or the reflector's answer).
         R.exchange(list(pend.values()), time.monotonic() + budget, resend=0.6, max_sends=2,
-                   done=_heard, stop=_TraceStop())
+                   done=_heard, stop=_TraceStop(known_first_hop=first_hop is not None))
     finally:
         R.close_all(socks)
     hops: list[Hop] = []
@@ -221,6 +233,9 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> Trace:
             reached_at = ttl
             hops.append({"ttl": ttl, "address": address, "kind": R.address_kind(address), "destination": True})
             break
+        elif ttl == 1 and first_hop is not None:
+            hops.append({"ttl": 1, "address": first_hop, "kind": R.address_kind(first_hop),
+                         "inferred": "the default gateway (hop 1 did not answer: ICMP rate limit)"})
         else:
             hops.append({"ttl": ttl, "address": None, "kind": "silent"})
     # Hops past the first public one were not waited for (see _TraceStop).
@@ -228,6 +243,24 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> Trace:
     if first_public is not None and reached_at is None:
         hops = hops[: first_public + 1]
     return {"destination": address, "hops": hops, "reached_at": reached_at}
+
+
+def on_link(address: str) -> bool:
+    """Whether ``address`` is on a subnet of this PC's own (then hop 1 is the host itself)."""
+    import ipaddress
+
+    import psutil
+
+    try:
+        dest = ipaddress.IPv4Address(address)
+        for addrs in psutil.net_if_addrs().values():
+            for a in addrs:
+                if a.family == socket.AF_INET and a.netmask:
+                    if dest in ipaddress.IPv4Network(f"{a.address}/{a.netmask}", strict=False):
+                        return True
+    except (ValueError, OSError):
+        return True  # unknown: do not infer
+    return False
 
 
 #: after the first public hop answers, how long a silent hop below it is still waited for
@@ -248,20 +281,25 @@ class _TraceStop:
     Once the destination answered with every hop below it heard, or the first
     public hop answered with every hop below it heard (NATs sit before the first
     public hop), stop. A silent hop below that public hop (routers rate-limit ICMP:
-    Linux allows a burst of 6 per peer, then 1/s) gets ``_SILENT_HOP_GRACE_S``, no more.
+    Linux allows a burst of 6 per peer, then 1/s) gets ``_SILENT_HOP_GRACE_S``, no more;
+    hop 1 is not waited for when it is known to be the default gateway.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, known_first_hop: bool = False) -> None:
         self.public_heard_at: float | None = None
+        self.known_first_hop = known_first_hop
+
+    def _heard(self, i: int, p: R.Pending) -> bool:
+        return _heard(p) or (i == 0 and self.known_first_hop)
 
     def __call__(self, pend: Sequence[R.Pending]) -> bool:
         reached = next((i for i, p in enumerate(pend) if p.reply is not None), None)
-        if reached is not None and all(_heard(p) for p in pend[:reached]):
+        if reached is not None and all(self._heard(i, p) for i, p in enumerate(pend[:reached])):
             return True
         public = next((i for i, p in enumerate(pend) if _public_hop(p)), None)
         if public is None:
             return False
-        if all(_heard(p) for p in pend[:public]):
+        if all(self._heard(i, p) for i, p in enumerate(pend[:public])):
             return True
         self.public_heard_at = self.public_heard_at or time.monotonic()
         return time.monotonic() - self.public_heard_at > _SILENT_HOP_GRACE_S
@@ -272,33 +310,51 @@ class _TraceStop:
 # ---------------------------------------------------------------------------
 
 
+class HttpError(Exception):
+    """The gateway's HTTP answer was unusable (not HTTP, too large, cut short)."""
+
+
 def _http(url: str, until: float, method: str = "GET", body: bytes | None = None,
           headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    import http.client
+    """One request to the gateway, everything by ``until``: connect, send and every read.
+
+    A gateway that sends its description one byte every half second gets until ``until``
+    and no longer (``http.client`` restarts its timeout with every byte that arrives)."""
     from urllib.parse import urlsplit
 
+    from clinicnet.probes._deadline import read_until
+    from clinicnet.wire import http
+
     u = urlsplit(url)
-    timeout = max(0.05, until - time.monotonic())
-    conn = http.client.HTTPConnection(u.hostname or "", u.port or 80, timeout=timeout)
-    try:
-        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read(upnp.MAX_XML + 1)
-        if len(data) > upnp.MAX_XML:
-            raise ValueError("answer too large")
-        return resp.status, data
-    finally:
-        conn.close()
+    host, port = u.hostname or "", u.port or 80
+    path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+    fields = {"Host": f"{host}:{port}", "Connection": "close", **(headers or {})}
+    if body is not None:
+        fields["Content-Length"] = str(len(body))
+    req = (f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n")
+    with socket.create_connection((host, port), timeout=max(0.01, until - time.monotonic())) as sock:
+        sock.settimeout(max(0.01, until - time.monotonic()))
+        sock.sendall(req.encode("latin-1", "replace") + (body or b""))
+        data, ended = read_until(sock, until, upnp.MAX_XML + http.MAX_HEAD, http.complete)
+    parts = http.split(data)
+    head = http.parse_head(parts[0]) if parts else None
+    if head is None or parts is None:
+        raise TimeoutError("no complete answer in time") if ended == "deadline" else HttpError("not an HTTP answer")
+    if ended == "deadline" and not http.complete(data):
+        raise TimeoutError("the answer was cut short at the deadline")
+    payload = http.body(head, parts[1])
+    if len(payload) > upnp.MAX_XML or (ended == "limit" and not http.complete(data)):
+        raise HttpError("answer too large")
+    return head.status, payload
 
 
-def _ssdp_search(gateway: str, until: float, out: GatewayAnswer) -> upnp.SsdpResponse | None:
+def _ssdp_search(gateway: str, until: float, out: GatewayAnswer, wait: float = 1.2) -> upnp.SsdpResponse | None:
     """M-SEARCH the gateway (unicast, then multicast on the LAN); its answer or None.
 
     The unicast search goes out on a connected socket so that a gateway without
     UPnP, which answers ICMP port-unreachable, ends the wait at once.
     """
-    deadline = min(until, time.monotonic() + 1.2)
+    deadline = min(until, time.monotonic() + wait)
     sends = [(gateway, 0.0), (upnp.SSDP_ADDR, 0.0), (gateway, 0.4)]
     start = time.monotonic()
     ignored = 0
@@ -355,12 +411,12 @@ def _ssdp_search(gateway: str, until: float, out: GatewayAnswer) -> upnp.SsdpRes
     return None
 
 
-def upnp_query(gateway: str, until: float) -> GatewayAnswer:
-    import http.client  # only here: ~14 ms, and only a gateway that answers SSDP needs it
-
+def upnp_query(gateway: str, until: float, closed_before: float | None = None) -> GatewayAnswer:
     out: GatewayAnswer = {"state": "silent"}
-    found = _ssdp_search(gateway, until, out)
+    found = _ssdp_search(gateway, until, out, 1.2 if closed_before is None else _RECALLED_WAIT_S)
     if found is None:
+        if out["state"] == "silent" and closed_before is not None:
+            out["detail"] = _recalled(closed_before)
         return out
     out["state"] = "answered"
     out["server"] = found.server[:128]
@@ -391,17 +447,17 @@ def upnp_query(gateway: str, until: float) -> GatewayAnswer:
             out.update({"state": "error" if not (ext.error or "").startswith("refused") else "refused", "detail": f"GetExternalIPAddress: HTTP {status}, {ext.error}"})
             return out
         out.update({"state": "ok", "external_ip": ext.address, "external_kind": R.address_kind(ext.address)})
-    except (OSError, http.client.HTTPException, ValueError) as exc:
+    except (OSError, HttpError, ValueError) as exc:
         out.update({"state": "error", "detail": f"{type(exc).__name__}: {str(exc)[:120]}"})
     return out
 
 
-def natpmp_query(gateway: str, until: float) -> GatewayAnswer:
+def natpmp_query(gateway: str, until: float, closed_before: float | None = None) -> GatewayAnswer:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.connect((gateway, upnp.NATPMP_PORT))
         wait = 0.25  # RFC 6886 §3.1: 250 ms, doubling
-        end = min(until, time.monotonic() + 1.0)
+        end = min(until, time.monotonic() + (1.0 if closed_before is None else _RECALLED_WAIT_S))
         while time.monotonic() < end:
             try:
                 s.send(upnp.NATPMP_REQUEST)
@@ -423,11 +479,118 @@ def natpmp_query(gateway: str, until: float) -> GatewayAnswer:
             if resp.address is None:
                 return {"state": "error", "detail": f"result code {resp.result}"}
             return {"state": "ok", "external_ip": resp.address, "external_kind": R.address_kind(resp.address)}
+        if closed_before is not None:
+            return {"state": "silent", "detail": _recalled(closed_before)}
         return {"state": "silent"}
     except OSError as exc:
         return {"state": "error", "detail": exc.strerror or str(exc)}
     finally:
         s.close()
+
+
+# ---------------------------------------------------------------------------
+# What the gateway said a moment ago
+# ---------------------------------------------------------------------------
+
+#: A gateway without UPnP or NAT-PMP says so with ICMP port unreachable, which routers
+#: rate-limit (Linux: a burst of 6 per peer, then 1/s). A run started right after another
+#: finds them spent and would wait out the silence (1.2 s). Such a "closed" is remembered
+#: this long, for this gateway on this network only, and a run that recalls it listens
+#: only as long as a live gateway needs to answer (``_RECALLED_WAIT_S``): a real answer
+#: still wins, and silence is still reported as silence, with what was heard before.
+_MEMORY_S = 30.0
+_RECALLED_WAIT_S = 0.1
+
+
+def _recalled(when: float) -> str:
+    return (f"no answer now; {max(0.0, time.time() - when):.0f} s ago the gateway answered port unreachable "
+            "(its ICMP rate limit is likely spent by the run before)")
+
+
+def _memory_file() -> Path | None:
+    import os
+    import sys
+    from pathlib import Path
+
+    base = os.environ.get("LOCALAPPDATA") if sys.platform == "win32" else (
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"))
+    return Path(base, "clinicnet", "gateway-memory.json") if base else None
+
+
+def _memory_key(gateway: str) -> str | None:
+    """This gateway on this network: its address, the PC's address toward it and (Linux) the
+    network namespace, hashed: the file holds no address."""
+    import hashlib
+    import os
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((gateway, upnp.NATPMP_PORT))
+            local = s.getsockname()[0]
+    except OSError:
+        return None
+    try:
+        netns = str(os.stat("/proc/self/ns/net").st_ino)
+    except OSError:
+        netns = ""
+    return hashlib.sha256(f"{gateway}|{local}|{netns}".encode()).hexdigest()[:32]
+
+
+def recall(gateway: str) -> dict[str, float]:
+    """When (``time.time()``) UPnP and NAT-PMP last answered "closed" here, within ``_MEMORY_S``."""
+    import json
+
+    path, key = _memory_file(), _memory_key(gateway)
+    if path is None or key is None:
+        return {}
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8")).get(key, {})
+        now = time.time()
+        return {k: float(v) for k, v in entry.items()
+                if k in ("upnp", "natpmp") and isinstance(v, (int, float)) and 0 <= now - v <= _MEMORY_S}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def remember(gateway: str, closed: Sequence[str]) -> None:
+    """Note that ``closed`` (``upnp``, ``natpmp``) answered port unreachable just now."""
+    import json
+    import os
+    import tempfile
+
+    path, key = _memory_file(), _memory_key(gateway)
+    if path is None or key is None or not closed:
+        return
+    try:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                data = {}
+        except (OSError, ValueError):
+            data = {}
+        now = time.time()
+        data = {k: v for k, v in data.items() if isinstance(v, dict)
+                and any(isinstance(t, (int, float)) and now - t <= _MEMORY_S for t in v.values())}
+        data[key] = {**data.get(key, {}), **{c: now for c in closed}}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gateway-memory-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache, never a reason to fail
+
+
+def _why(out: Outcome[object]) -> str:
+    return "no answer in time" if out.timed_out else f"{type(out.error).__name__}: {out.error}"[:160]
+
+
+def _answer(out: Outcome[object] | None) -> GatewayAnswer:
+    if out is None:
+        return {"state": "skipped"}
+    if out.value is not None:
+        return cast(GatewayAnswer, out.value)
+    return {"state": "silent" if out.timed_out else "error", "detail": _why(out)}
 
 
 # ---------------------------------------------------------------------------
@@ -492,27 +655,34 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     if gateway is None and dest_host is None:
         return sw.result(Status.SKIPPED, "nothing_to_ask")
     until = R.until(ctx, 2.5)
-    # The trace and the gateway questions are independent: run them side by side.
-    from concurrent.futures import ThreadPoolExecutor
+    # The trace and the gateway questions are independent: run them side by side, in
+    # daemon threads (a thread pool's workers are joined at exit, after the report).
+    from clinicnet.probes._deadline import run_all
 
     tr: Trace = {"destination": None, "hops": [], "skipped": "no reflector or target given"}
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="nat-layers") as pool:
-        trace_f = None
-        if dest_host is not None and not icmp.errors_on_udp_socket:
-            tr = {"destination": dest_host, "hops": [],
-                  "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
-        elif dest_host is not None:
-            res = R.resolve(dest_host, ctx)
-            if res.address is not None:
-                trace_f = pool.submit(trace, res.address, ctx, max(0.0, until - time.monotonic()))
-            else:
-                tr = {"destination": dest_host, "error": res.error, "hops": []}
-        upnp_f = pool.submit(upnp_query, gateway, until) if gateway else None
-        pmp_f = pool.submit(natpmp_query, gateway, until) if gateway else None
-        if trace_f is not None:
-            tr = trace_f.result()
-        igd: GatewayAnswer = upnp_f.result() if upnp_f else {"state": "skipped"}
-        pmp: GatewayAnswer = pmp_f.result() if pmp_f else {"state": "skipped"}
+    calls: dict[str, Callable[[], object]] = {}
+    if dest_host is not None and not icmp.errors_on_udp_socket:
+        tr = {"destination": dest_host, "hops": [],
+              "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
+    elif dest_host is not None:
+        res = R.resolve(dest_host, ctx)
+        if res.address is not None:
+            first = gateway if gateway and res.address != gateway and not on_link(res.address) else None
+            calls["trace"] = functools.partial(trace, res.address, ctx, max(0.0, until - time.monotonic()), first)
+        else:
+            tr = {"destination": dest_host, "error": res.error, "hops": []}
+    before = recall(gateway) if gateway else {}
+    if gateway:
+        calls["upnp"] = functools.partial(upnp_query, gateway, until, before.get("upnp"))
+        calls["natpmp"] = functools.partial(natpmp_query, gateway, until, before.get("natpmp"))
+    outs = dict(zip(calls, run_all(list(calls.values()), until + 0.1, name="nat-layers"), strict=True))
+    if "trace" in outs:
+        tr = cast(Trace, outs["trace"].value) if outs["trace"].value is not None else {
+            "destination": dest_host, "hops": [], "error": _why(outs["trace"])}
+    igd = _answer(outs.get("upnp"))
+    pmp = _answer(outs.get("natpmp"))
+    if gateway:
+        remember(gateway, [k for k, a in (("upnp", igd), ("natpmp", pmp)) if a.get("state") == "closed"])
     wan = igd.get("external_ip") or pmp.get("external_ip")
     hops = tr.get("hops", [])
     values: Values = {

@@ -4,7 +4,8 @@ It plays the connectivity-check endpoints that clinicnet (and Windows/Android) u
 ``/whoami`` so tests can see the source address after NAT.  Stdlib only, because it runs with the
 same interpreter as the tests and must start in a few tens of milliseconds.
 
-Usage: ``python webserver.py --bind 203.0.113.80 --bind 2001:db8:203::80 [--port 80]``.
+Usage: ``python webserver.py --bind 203.0.113.80 --bind 2001:db8:203::80 [--port 80]``;
+``--drip 0.03`` makes it a hostile server that answers one byte every 30 ms.
 Prints ``READY`` on stdout once every listener is bound; request logs go to stderr.
 """
 
@@ -25,6 +26,8 @@ from types import FrameType
 CONNECTTEST_BODY = "Microsoft Connect Test"
 NCSI_BODY = "Microsoft NCSI"
 ROOT_BODY = "clinicnet lab"
+#: how long a dripping answer goes on at most
+_DRIP_FOR_S = 120.0
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -34,6 +37,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     #: seconds added to the Date header: a server whose clock differs from the PC's
     clock_offset = 0.0
+    #: > 0: a hostile server that sends its answer one byte every ``drip_s`` seconds, for
+    #: up to ``_DRIP_FOR_S`` (a per-read timeout never fires against it)
+    drip_s = 0.0
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         return super().date_time_string((time.time() if timestamp is None else timestamp) + self.clock_offset)
@@ -50,7 +56,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD" and status != 204:
             self.wfile.write(data)
 
+    def _drip(self) -> None:
+        """A valid-looking status line, then header lines that never end, one byte at a time."""
+        data = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Drip-%d: %s\r\n" % (i, b"." * 40) for i in range(4000))
+        end = time.monotonic() + _DRIP_FOR_S
+        self.close_connection = True
+        try:
+            for i in range(len(data)):
+                if time.monotonic() > end:
+                    return
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                time.sleep(self.drip_s)
+        except OSError:
+            return  # the client gave up: what a client with a deadline does
+
     def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        if self.drip_s > 0:
+            self._drip()
+            return
         path = self.path.split("?", 1)[0]
         if path == "/connecttest.txt":
             self._reply(200, CONNECTTEST_BODY)
@@ -103,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bind", action="append", required=True, help="address to listen on")
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--clock-offset", type=float, default=0.0, help="seconds added to the Date header")
+    parser.add_argument("--drip", type=float, default=0.0, metavar="SECONDS",
+                        help="hostile: send every answer one byte per SECONDS (slow-drip server)")
     args = parser.parse_args(argv)
     _Handler.clock_offset = args.clock_offset
+    _Handler.drip_s = args.drip
 
     servers: list[_Server] = []
     for addr in args.bind:

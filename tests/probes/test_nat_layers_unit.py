@@ -58,3 +58,45 @@ def test_no_softwire_address_no_ipv4_over_ipv6():
     v = layers_from([hop(1, "192.168.10.1", "private"), hop(2, "198.51.100.1", "public")],
                     "192.168.10.1", "198.51.100.2", None)
     assert v["ipv4_over_ipv6"] == {"detected": False, "mechanism": None, "evidence": []}
+
+
+def test_a_gateways_closed_ports_are_remembered_briefly_and_hashed(tmp_path, monkeypatch):
+    """Back-to-back runs find the gateway's ICMP rate limit spent: what it said a moment ago
+    shortens the wait for silence; the file holds no address; junk in it is ignored."""
+    import json
+    import time as _time
+
+    from clinicnet.probes import nat_layers as N
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("LOCALAPPDATA", raising=False)
+    assert N.recall("127.0.0.1") == {}
+    N.remember("127.0.0.1", ["upnp", "natpmp"])
+    got = N.recall("127.0.0.1")
+    assert set(got) == {"upnp", "natpmp"}
+    assert N.recall("127.0.0.2") == {}  # another gateway
+    path = tmp_path / "clinicnet" / "gateway-memory.json"
+    assert "127.0.0" not in path.read_text()
+    later = _time.time() + N._MEMORY_S + 1
+    monkeypatch.setattr(N.time, "time", lambda: later)
+    assert N.recall("127.0.0.1") == {}
+    for junk in ("[1, 2]", "{", '{"x": 5}', json.dumps({"a": {"upnp": "soon"}})):
+        path.write_text(junk)
+        assert N.recall("127.0.0.1") == {}
+        N.remember("127.0.0.1", ["upnp"])  # never raises, rewrites the file
+
+
+def test_a_silent_first_hop_is_the_default_gateway_without_waiting():
+    from clinicnet.probes.nat_layers import _TraceStop
+
+    class P:
+        def __init__(self, icmp=(), reply=None):
+            self.icmp, self.reply = list(icmp), reply
+
+    class TE:
+        time_exceeded, port_unreachable, offender = True, False, "198.51.100.1"
+
+    pend = [P(), P([TE()])]  # hop 1 silent (rate limit), hop 2 public
+    assert _TraceStop(known_first_hop=True)(pend) is True
+    stop = _TraceStop(known_first_hop=False)
+    assert stop(pend) is False  # waits _SILENT_HOP_GRACE_S for hop 1

@@ -3,7 +3,8 @@
 Answers SSDP M-SEARCH (unicast and on 239.255.255.250), serves a device
 description and a GetExternalIPAddress SOAP answer with ``--wan-ip``, and NAT-PMP
 external address requests. ``--hostile`` serves an entity-expansion bomb
-instead, to check that the probe refuses it. Standalone script (run with
+instead, to check that the probe refuses it; ``--drip 0.5`` sends the description one byte
+every half second (a gateway slow enough to outlast any per-read timeout). Standalone script (run with
 ``ip netns exec``); prints "ready" once listening.
 """
 
@@ -61,6 +62,8 @@ def main() -> int:
     ap.add_argument("--wan-ip", required=True)
     ap.add_argument("--http-port", type=int, default=5000)
     ap.add_argument("--hostile", action="store_true")
+    ap.add_argument("--drip", type=float, default=0.0, metavar="SECONDS",
+                    help="hostile: send the description one byte per SECONDS (slow gateway)")
     args = ap.parse_args()
     location = f"http://{args.lan_ip}:{args.http_port}/rootDesc.xml"
 
@@ -71,6 +74,16 @@ def main() -> int:
             self.send_header("Content-Type", "text/xml")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            if args.drip > 0:
+                try:
+                    self.wfile.flush()
+                    for i in range(len(data)):
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(args.drip)
+                except OSError:
+                    pass  # the client gave up
+                return
             self.wfile.write(data)
 
         def do_GET(self) -> None:  # noqa: N802
