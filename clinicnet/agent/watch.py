@@ -257,6 +257,11 @@ def watch(
     """
     header, rounds = state.load()
     state.drop_torn_tail()
+    if header is None:
+        header = {"schema": SCHEMA, "clinicnet_version": __version__, "started_at": clock(),
+                  "every_s": every, "for_s": duration, "settings": dict(settings)}
+        state.start(header)
+    # the header is on disk before anything else is appended (the long probe's thread included)
     long_results = state.long_results()
     stop = threading.Event()
     if long is not None:
@@ -272,10 +277,6 @@ def watch(
                     return
 
         threading.Thread(target=run_long, daemon=True, name="clinicnet-watch-long").start()
-    if header is None:
-        header = {"schema": SCHEMA, "clinicnet_version": __version__, "started_at": clock(),
-                  "every_s": every, "for_s": duration, "settings": dict(settings)}
-        state.start(header)
     ends = float(header.get("started_at") or clock()) + duration
     interrupted = False
     try:

@@ -133,29 +133,22 @@ def _binding(lifetime: float) -> ProbeResult:
 
 
 def test_the_binding_lifetime_runs_beside_the_rounds_and_gives_its_finding(tmp_path: Path) -> None:
-    import threading
+    import time as _t
 
     clock = FakeClock()
-    done = threading.Event()
-
-    def long() -> list[ProbeResult]:
-        done.set()
-        return [_binding(10.0)]
+    state = W.StateFile(tmp_path / "s.jsonl")
 
     def measure(timeout: float) -> list[ProbeResult]:
-        done.wait(5)  # the long probe runs in its own thread; let it report before the run ends
+        # the long probe runs in its own thread: let it be recorded before the rounds end
+        for _ in range(250):
+            if state.long_results():
+                break
+            _t.sleep(0.02)
         return _results()
 
-    state = W.StateFile(tmp_path / "s.jsonl")
     res = W.watch(measure, state, every=10, duration=30, settings={}, progress=None, clock=clock,
-                  sleep=clock.sleep, long=long, long_every=3600)
-    for _ in range(50):  # the thread appends right after returning
-        if res.long or state.long_results():
-            break
-        import time as _t
-
-        _t.sleep(0.02)
-    got = res.long or tuple(state.long_results())
+                  sleep=clock.sleep, long=lambda: [_binding(10.0)], long_every=3600)
+    got = res.long
     assert [r.name for r in got] == ["nat_binding"]
     assert [r.name for r in state.long_results()] == ["nat_binding"]  # recorded in the state file
     data = W.WatchResult(res.header, res.rounds, res.interrupted, got).to_json()
