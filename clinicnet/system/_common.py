@@ -6,16 +6,19 @@ import errno as errno_mod
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NotRequired, TypedDict
+from typing import TypedDict
 
 
-class RouteDict(TypedDict):
+class _RouteDict(TypedDict):
     family: int
     interface: str
     gateway: str | None
     metric: int
+
+
+class RouteDict(_RouteDict, total=False):
     #: a VPN client's split default route (``0.0.0.0/1`` + ``128.0.0.0/1``): present only then
-    split: NotRequired[bool]
+    split: bool
 
 
 class PrefixRoute(TypedDict):

@@ -30,7 +30,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from clinicnet.system._common import (
     Arrival,
@@ -86,8 +86,7 @@ WIN_AF_INET6 = 23
 _UNCONFIGURED_V6_DNS = {"fec0:0:0:ffff::1", "fec0:0:0:ffff::2", "fec0:0:0:ffff::3"}
 
 
-class AdapterRecord(TypedDict):
-    """One adapter as GetAdaptersAddresses describes it, in plain data."""
+class _AdapterRecord(TypedDict):
 
     guid: str
     friendly_name: str
@@ -101,9 +100,14 @@ class AdapterRecord(TypedDict):
     addresses: list[str]
     dns: list[str]
     gateways: list[str]
+
+
+class AdapterRecord(_AdapterRecord, total=False):
+    """One adapter as GetAdaptersAddresses describes it, in plain data."""
+
     #: IfIndex / Ipv6IfIndex: what the routing table names the adapter by
-    if_index: NotRequired[int]
-    ipv6_if_index: NotRequired[int]
+    if_index: int
+    ipv6_if_index: int
 
 
 # --------------------------------------------------------------------------------------

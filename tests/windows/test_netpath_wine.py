@@ -41,6 +41,8 @@ best = netpath.best_interface(target)
 out["best"] = dataclasses.asdict(best) if best else None
 out["best_for"] = {t: getattr(netpath.best_interface(t), "name", None) for t in sys.argv[2:]}
 out["adapters"] = [dataclasses.asdict(a) for a in netpath.adapters()]
+from clinicnet import system
+out["routes"] = [dataclasses.asdict(r) for r in system.default_routes()]
 print(json.dumps(out))
 """
 
@@ -88,7 +90,11 @@ def test_best_interface_follows_the_vpn_default_route_and_the_gateway_host_route
     out = measure(make_lab, A.WEB_V4, vpn_up=True)
     assert out["best"]["name"] == "eth0"
     assert out["best_for"] == {A.WEB_V4: "tun0"}
-    # Wine shows the TUN device as IfType 1 (other) named tun0: neither a Windows tunnel type nor
-    # a Windows VPN client's name, so only real Windows can confirm the tunnel classification
+    # Wine shows the TUN device as IfType 1 (other) named tun0: not a Windows tunnel type, so it
+    # is found by its device-like name only; real Windows VPN adapters' types need real Windows
     tun = next(a for a in out["adapters"] if a["name"] == "tun0")
-    assert tun["if_type"] == 1 and tun["tunnel"] is None
+    assert tun["if_type"] == 1 and tun["tunnel"] == "name"
+    # GetIpForwardTable2: the VPN's gateway-less default route first, the LAN's behind it
+    # (netifaces' gateway list has no entry for a route without a gateway)
+    v4 = [(r["interface"], r["gateway"]) for r in out["routes"] if r["family"] == 4]
+    assert v4[0] == ("tun0", None) and ("eth0", A.ROUTER_LAN_V4) in v4[1:], out["routes"]
