@@ -776,6 +776,41 @@ def _npcap_service_present() -> bool | None:
         return False
 
 
+#: IP protocol number of ESP
+IPPROTO_ESP = 50
+
+
+def raw_esp_socket(factory: Callable[..., Any] = socket.socket) -> tuple[bool, str]:
+    """Whether winsock gives this process a raw IPv4 socket for protocol 50, and if not why.
+
+    MS "TCP/IP Raw Sockets": an administrator may open SOCK_RAW for any protocol; the limits
+    Windows adds concern TCP data and UDP with a foreign source address, not ESP. Opening and
+    closing the socket sends nothing.
+    """
+    try:
+        sock = factory(socket.AF_INET, socket.SOCK_RAW, IPPROTO_ESP)
+    except OSError as exc:
+        return False, f"winsock refused a raw ESP socket ({getattr(exc, 'winerror', None) or exc.errno})"
+    try:
+        sock.close()
+    except OSError:
+        pass
+    return True, "winsock raw sockets for ESP (protocol 50)"
+
+
+def raw_state_without_npcap(admin: bool, npcap: tuple[bool, str], raw_esp: tuple[bool, str]) -> tuple[bool, str]:
+    """Npcap first; for an administrator without it, a winsock raw protocol-50 socket will do for
+    ESP (the reason still names Npcap, which the bundle's capture needs)."""
+    if admin and not npcap[0] and raw_esp[0]:
+        return True, f"administrator; {raw_esp[1]}, without Npcap ({npcap[1]})"
+    ok, why = raw_state(admin, npcap)
+    if admin and not npcap[0] and not raw_esp[0]:
+        why = f"{why}; {raw_esp[1]}"
+    return ok, why
+
+
 def raw_sockets_available() -> tuple[bool, str]:
     npcap = npcap_state(os.environ.get("SystemRoot", r"C:\Windows"), _npcap_service_present())
-    return raw_state(is_admin(), npcap)
+    admin = is_admin()
+    raw_esp = raw_esp_socket() if admin and not npcap[0] else (False, "")
+    return raw_state_without_npcap(admin, npcap, raw_esp)

@@ -122,3 +122,37 @@ def test_linux_bind_exclusive_refuses_a_port_in_use():
         with pytest.raises(OSError) as exc:
             udp.bind_exclusive(b, a.getsockname())
         assert exc.value.errno == errno.EADDRINUSE
+
+
+def test_an_administrator_without_npcap_gets_esp_through_a_winsock_raw_socket():
+    opened = []
+
+    class Raw:
+        def __init__(self, family, kind, proto):
+            opened.append((family, kind, proto))
+
+        def close(self):
+            pass
+
+    ok = _windows.raw_esp_socket(Raw)
+    assert ok[0] and opened == [(socket.AF_INET, socket.SOCK_RAW, 50)]
+    no_npcap = (False, "Npcap is not installed; ESP and fragment probes need it on Windows")
+    got = _windows.raw_state_without_npcap(True, no_npcap, ok)
+    assert got[0] and "winsock raw sockets" in got[1] and "Npcap" in got[1]
+
+
+def test_a_refused_raw_socket_keeps_esp_unmeasured_and_says_why():
+    def refused(*args):
+        raise OSError(10043, "WSAEPROTONOSUPPORT")  # what Wine 8 answers
+
+    raw = _windows.raw_esp_socket(refused)
+    assert raw == (False, "winsock refused a raw ESP socket (10043)")
+    no_npcap = (False, "Npcap is not installed; ESP and fragment probes need it on Windows")
+    ok, why = _windows.raw_state_without_npcap(True, no_npcap, raw)
+    assert not ok and "npcap" in why.lower() and "10043" in why
+    # not an administrator: the socket is not even tried, the advice is both things
+    ok, why = _windows.raw_state_without_npcap(False, no_npcap, (False, ""))
+    assert not ok and "administrator" in why
+    # Npcap present: unchanged
+    assert _windows.raw_state_without_npcap(True, (True, "Npcap is installed"), (False, "")) == (
+        True, "administrator; Npcap is installed")
