@@ -41,6 +41,17 @@ best = netpath.best_interface(target)
 out["best"] = dataclasses.asdict(best) if best else None
 out["best_for"] = {t: getattr(netpath.best_interface(t), "name", None) for t in sys.argv[2:]}
 out["adapters"] = [dataclasses.asdict(a) for a in netpath.adapters()]
+from clinicnet.system import udp
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+out["policy"] = udp.fragment_policy(u, udp.PROBE)
+for name, opt in (("mtu_discover", 71), ("dontfragment", 14)):
+    try:
+        out[name] = u.getsockopt(socket.IPPROTO_IP, opt)
+    except OSError as exc:
+        out[name] = f"error {getattr(exc, 'winerror', None) or exc.errno}"
+u.connect((target, 500))
+out["path_mtu"] = udp.path_mtu(u)
+u.close()
 from clinicnet import system
 out["routes"] = [dataclasses.asdict(r) for r in system.default_routes()]
 print(json.dumps(out))
@@ -54,7 +65,7 @@ def measure(make_lab: Any, *route_targets: str, **options: Any) -> dict[str, Any
                    timeout=120)
     assert res.returncode == 0, res.detail()
     out: dict[str, Any] = json.loads(res.stdout)
-    W.record_artifact(f"netpath:{options}", {"hops": [(h["kind"], h["responder"]) for h in out["hops"]],
+    W.record_artifact(f"netpath:{options}", {"mtu_discover": out.get("mtu_discover"), "hops": [(h["kind"], h["responder"]) for h in out["hops"]],
                                              "df": {k: v["kind"] for k, v in out["df"].items()},
                                              "seconds": round(res.seconds, 1)})
     return out
@@ -72,6 +83,11 @@ def test_trace_double_nat_names_both_clinic_routers(make_lab) -> None:
     # WSAEMSGSIZE (10040): with DF a datagram larger than the link is refused, not fragmented
     assert out["df_oversize"] == 10040
     assert out["best"] is not None and out["best"]["mtu"] == 1500 and out["best"]["tunnel"] is None
+    # system.udp's PROBE policy: Wine refuses IP_MTU_DISCOVER (71), so IP_DONTFRAGMENT carries DF;
+    # the path MTU falls back to the routing adapter's MTU (Wine has no IP_MTU either)
+    assert out["policy"] is True and out["dontfragment"] == 1, out
+    assert out["mtu_discover"] != 3, out  # not PMTUDISC_PROBE: refused or not honoured
+    assert out["path_mtu"] == 1500
 
 
 def test_ds_lite_softwire_refuses_a_1500_byte_df_echo(make_lab) -> None:
