@@ -213,13 +213,25 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> Trace:
                    done=_heard, stop=_TraceStop())
     finally:
         R.close_all(socks)
-    hops: list[Hop] = []
-    reached_at: int | None = None
+    answers: dict[int, tuple[str | None, bool]] = {}
     for ttl, p in pend.items():
         te = next((e for e in p.icmp if e.time_exceeded), None)
-        if te is not None and te.offender:
-            hops.append({"ttl": ttl, "address": te.offender, "kind": R.address_kind(te.offender)})
-        elif p.reply is not None or any(e.port_unreachable for e in p.icmp):
+        reached = p.reply is not None or any(e.port_unreachable for e in p.icmp)
+        answers[ttl] = (te.offender if te is not None else None, reached)
+    hops, reached_at = hops_from(address, answers)
+    return {"destination": address, "hops": hops, "reached_at": reached_at}
+
+
+def hops_from(address: str, answers: dict[int, tuple[str | None, bool]]) -> tuple[list[Hop], int | None]:
+    """The hops of a trace from what each TTL drew: (the router whose time-exceeded came back,
+    whether the destination itself answered); and the TTL at which the destination answered."""
+    hops: list[Hop] = []
+    reached_at: int | None = None
+    for ttl in range(1, MAX_TTL + 1):
+        router, reached = answers.get(ttl, (None, False))
+        if router:
+            hops.append({"ttl": ttl, "address": router, "kind": R.address_kind(router)})
+        elif reached:
             reached_at = ttl
             hops.append({"ttl": ttl, "address": address, "kind": R.address_kind(address), "destination": True})
             break
@@ -229,7 +241,7 @@ def trace(address: str, ctx: ProbeContext, budget: float) -> Trace:
     first_public = next((i for i, h in enumerate(hops) if h["kind"] == "public"), None)
     if first_public is not None and reached_at is None:
         hops = hops[: first_public + 1]
-    return {"destination": address, "hops": hops, "reached_at": reached_at}
+    return hops, reached_at
 
 
 #: after the first public hop answers, how long a silent hop below it is still waited for
@@ -314,21 +326,8 @@ def trace_echo(address: str, budget: float) -> Trace:
     errors = [e for e in answers.values() if e.kind == "error"]
     if errors and len(errors) == len(answers):
         local_error = f"IcmpSendEcho2 failed on this PC: {errors[0].responder or errors[0].ip_status}"
-    hops: list[Hop] = []
-    reached_at: int | None = None
-    for ttl in range(1, MAX_TTL + 1):
-        e = answers.get(ttl)
-        if e is not None and e.kind == "ttl_expired" and e.responder:
-            hops.append({"ttl": ttl, "address": e.responder, "kind": R.address_kind(e.responder)})
-        elif reached(e):
-            reached_at = ttl
-            hops.append({"ttl": ttl, "address": address, "kind": R.address_kind(address), "destination": True})
-            break
-        else:
-            hops.append({"ttl": ttl, "address": None, "kind": "silent"})
-    first_public = next((i for i, h in enumerate(hops) if h["kind"] == "public"), None)
-    if first_public is not None and reached_at is None:
-        hops = hops[: first_public + 1]
+    hops, reached_at = hops_from(address, {
+        ttl: (e.responder if e.kind == "ttl_expired" else None, reached(e)) for ttl, e in answers.items()})
     out: Trace = {"destination": address, "method": "icmp_echo", "hops": [] if local_error else hops,
                   "reached_at": reached_at}
     if local_error:
