@@ -15,6 +15,7 @@ an internet check carried by a tunnel means a VPN is up whatever the route table
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from typing import TypedDict
 from urllib.parse import urlsplit
@@ -160,13 +161,24 @@ def carriers(ctx: ProbeContext, tunnels: set[str]) -> list[Carrier]:
     return out
 
 
-def _tunnel_reasons() -> dict[str, str | None]:
+#: IPv6 transition tunnels (Teredo, 6to4, ISATAP; Linux's sit): they carry IPv6, not a VPN, and
+#: Windows gives them a ``::/0`` route of their own
+_TRANSITION_TYPES = {"6to4", "teredo", "isatap", "sit"}
+_TRANSITION_NAME = re.compile(r"(teredo|isatap|6to4)", re.IGNORECASE)
+
+
+def _tunnel_facts() -> tuple[dict[str, str | None], set[str]]:
+    """Why each adapter is a tunnel (None: it is not, by type or name), and the names of the IPv6
+    transition tunnels among them."""
     from clinicnet.system import netpath
 
     try:
-        return {a.name: a.tunnel for a in netpath.adapters()}
+        found = netpath.adapters()
     except (OSError, ValueError, AttributeError):
-        return {}
+        return {}, set()
+    transition = {a.name for a in found if a.tunnel_type in _TRANSITION_TYPES
+                  or _TRANSITION_NAME.search(f"{a.name} {a.description}")}
+    return {a.name: a.tunnel for a in found}, transition
 
 
 def probe(ctx: ProbeContext) -> ProbeResult:
@@ -174,12 +186,12 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     import psutil
 
     stats = psutil.net_if_stats()
-    reasons = _tunnel_reasons()
+    reasons, transition = _tunnel_facts()
     tunnels: list[Tunnel] = []
     for name, st in sorted(stats.items()):
         if system.interface_kind(name) == "tunnel" or reasons.get(name):
             tunnels.append({"name": name, "up": bool(st.isup), "reason": reasons.get(name)})
-    up_tunnels = {t["name"] for t in tunnels if t["up"]}
+    up_tunnels = {t["name"] for t in tunnels if t["up"] and t["name"] not in transition}
     routes = system.default_routes()
     via_tunnel: list[TunnelRoute] = []
     for r in routes:

@@ -103,3 +103,15 @@ def test_linux_route_lookup_names_the_interface_that_holds_the_source_address():
     """The kernel's own choice for loopback: no packet leaves (connect() on UDP sends nothing)."""
     best = netpath.best_interface("127.0.0.1")
     assert best is not None and best.name == "lo"
+
+
+def test_an_ipv6_transition_tunnel_with_its_own_default_route_is_not_a_vpn(pc):
+    """Windows gives Teredo a ::/0 of its own; that is IPv6 over IPv4, not a VPN connection."""
+    teredo = "Teredo Tunneling Pseudo-Interface"
+    pc.kinds = {"eth0": "wired", teredo: "tunnel"}
+    pc.adapters = [adapter("eth0", 2), netpath.Adapter(index=14, name=teredo, description="", if_type=131,
+                                                       tunnel_type="teredo", mtu=1280, up=True, tunnel="if_type")]
+    pc.routes = [DefaultRoute(4, "eth0", "192.168.10.1", 25), DefaultRoute(6, teredo, None, 331)]
+    r = vpn.probe(ctx())
+    assert not r.values["vpn_up"] and r.reason_code == "none"
+    assert r.values["tunnel_interfaces"] == [{"name": teredo, "up": True, "reason": "if_type"}]
