@@ -156,3 +156,20 @@ def test_a_refused_raw_socket_keeps_esp_unmeasured_and_says_why():
     # Npcap present: unchanged
     assert _windows.raw_state_without_npcap(True, (True, "Npcap is installed"), (False, "")) == (
         True, "administrator; Npcap is installed")
+
+
+def test_after_error_on_windows_turns_wsaeconnreset_into_a_port_unreachable(monkeypatch):
+    """``icmp.after_error`` with the Windows module behind it: what every UDP caller gets."""
+    monkeypatch.setattr(icmp, "_impl", _windows)
+    sock = FakeSocket()
+    exc = ConnectionResetError(_windows.WSAECONNRESET, "An existing connection was forcibly closed")
+    got = icmp.after_error(sock, exc)  # type: ignore[arg-type]
+    assert got is not None and got.port_unreachable and got.unreachable
+    # a receive that drew it first: the kept record is what after_error returns, once
+    sock = FakeSocket(recv_error=exc)
+    with pytest.raises(ConnectionResetError):
+        _windows.udp_receive(sock, 2048)  # type: ignore[arg-type]
+    assert icmp.read_queue(sock).port_unreachable  # type: ignore[arg-type, union-attr]
+    assert icmp.read_queue(sock) is None  # type: ignore[arg-type]
+    # a local error stays what it is: no ICMP invented
+    assert icmp.after_error(FakeSocket(), OSError(10055, "WSAENOBUFS")) is None  # type: ignore[arg-type]
