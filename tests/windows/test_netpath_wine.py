@@ -114,3 +114,36 @@ def test_best_interface_follows_the_vpn_default_route_and_the_gateway_host_route
     # (netifaces' gateway list has no entry for a route without a gateway)
     v4 = [(r["interface"], r["gateway"]) for r in out["routes"] if r["family"] == 4]
     assert v4 == [("tun0", None)], out["routes"]
+
+
+SPLIT_SCRIPT = r"""
+import dataclasses, json, sys, time
+from clinicnet import system
+from clinicnet.probes import vpn
+from clinicnet.probes.interface import ProbeContext
+ctx = ProbeContext(targets=(sys.argv[1],), internet_checks=(sys.argv[2],), deadline=time.monotonic() + 3)
+r = vpn.probe(ctx).to_json()
+print(json.dumps({"routes": [dataclasses.asdict(x) for x in system.default_routes()], "vpn": r["values"],
+                  "code": r["reason_code"]}))
+"""
+
+
+def test_split_default_route_under_wine(make_lab) -> None:
+    """GetIpForwardTable2 gives the two /1 halves on tun0; they count as the default route and win
+    over the LAN's /0, and GetBestInterfaceEx sends the internet check through tun0."""
+    lab = make_lab(vpn_up=True)
+    for cmd in (["ip", "route", "del", "default", "dev", A.TUN_IFACE],
+                ["ip", "route", "add", "0.0.0.0/1", "dev", A.TUN_IFACE],
+                ["ip", "route", "add", "128.0.0.0/1", "dev", A.TUN_IFACE],
+                ["ip", "route", "add", "default", "via", A.ROUTER_LAN_V4, "metric", "100"]):
+        lab.run("pc", cmd)
+    wine = W.wine_in_lab(lab)
+    res = wine.run(W.python_argv("-c", SPLIT_SCRIPT, A.GATEWAY_V4, f"http://{A.WEB_V4}/generate_204"),
+                   env=W.source_env(), cwd=REPO_ROOT, timeout=120)
+    assert res.returncode == 0, res.detail()
+    out = json.loads(res.stdout)
+    v4 = [(r["interface"], r["gateway"], r["split"]) for r in out["routes"] if r["family"] == 4]
+    assert v4 == [("tun0", None, True), ("eth0", A.ROUTER_LAN_V4, False)], out["routes"]
+    vpn = out["vpn"]
+    assert vpn["default_via_tunnel"] and vpn["internet_via_tunnel"] and out["code"] == "up_default", vpn
+    assert {c["address"]: c["interface"] for c in vpn["carriers"]} == {A.WEB_V4: "tun0", A.GATEWAY_V4: "eth0"}
