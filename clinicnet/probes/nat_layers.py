@@ -68,6 +68,8 @@ class Hop(TypedDict, total=False):
 
 class Trace(TypedDict, total=False):
     destination: str | None
+    #: ``icmp_echo`` where the trace was made with echo requests (Windows), absent for UDP
+    method: str
     hops: list[Hop]
     reached_at: int | None
     #: why no trace was made (English, raw evidence)
@@ -223,13 +225,28 @@ def trace(address: str, ctx: ProbeContext, budget: float, first_hop: str | None 
                    done=_heard, stop=_TraceStop(known_first_hop=first_hop is not None))
     finally:
         R.close_all(socks)
-    hops: list[Hop] = []
-    reached_at: int | None = None
+    answers: dict[int, tuple[str | None, bool]] = {}
     for ttl, p in pend.items():
         te = next((e for e in p.icmp if e.time_exceeded), None)
-        if te is not None and te.offender:
-            hops.append({"ttl": ttl, "address": te.offender, "kind": R.address_kind(te.offender)})
-        elif p.reply is not None or any(e.port_unreachable for e in p.icmp):
+        reached = p.reply is not None or any(e.port_unreachable for e in p.icmp)
+        answers[ttl] = (te.offender if te is not None else None, reached)
+    hops, reached_at = hops_from(address, answers, first_hop)
+    return {"destination": address, "hops": hops, "reached_at": reached_at}
+
+
+def hops_from(
+    address: str, answers: dict[int, tuple[str | None, bool]], first_hop: str | None = None
+) -> tuple[list[Hop], int | None]:
+    """The hops of a trace from what each TTL drew: (the router whose time-exceeded came back,
+    whether the destination itself answered); and the TTL at which the destination answered.
+    ``first_hop``: the default gateway, taken for a silent hop 1 (see ``trace``)."""
+    hops: list[Hop] = []
+    reached_at: int | None = None
+    for ttl in range(1, MAX_TTL + 1):
+        router, reached = answers.get(ttl, (None, False))
+        if router:
+            hops.append({"ttl": ttl, "address": router, "kind": R.address_kind(router)})
+        elif reached:
             reached_at = ttl
             hops.append({"ttl": ttl, "address": address, "kind": R.address_kind(address), "destination": True})
             break
@@ -242,7 +259,7 @@ def trace(address: str, ctx: ProbeContext, budget: float, first_hop: str | None 
     first_public = next((i for i, h in enumerate(hops) if h["kind"] == "public"), None)
     if first_public is not None and reached_at is None:
         hops = hops[: first_public + 1]
-    return {"destination": address, "hops": hops, "reached_at": reached_at}
+    return hops, reached_at
 
 
 def on_link(address: str) -> bool:
@@ -303,6 +320,60 @@ class _TraceStop:
             return True
         self.public_heard_at = self.public_heard_at or time.monotonic()
         return time.monotonic() - self.public_heard_at > _SILENT_HOP_GRACE_S
+
+
+def trace_echo(address: str, budget: float) -> Trace:
+    """The trace where the OS tells a UDP socket nothing about ICMP (Windows): ICMP echo requests
+    with a TTL through ``system.netpath.trace_hop`` (IcmpSendEcho2: no administrator, no Npcap).
+
+    IcmpSendEcho2 waits synchronously, so each TTL gets its own thread and the whole trace costs
+    one wait, as the UDP trace does; hops still silent below the first public one are asked once
+    more while the budget lasts (routers rate-limit ICMP). A local failure of the API is the
+    trace's ``error``, never a silent network.
+    """
+    from clinicnet.probes._deadline import run_all
+    from clinicnet.system import netpath
+
+    end = time.monotonic() + budget
+    answers: dict[int, netpath.Echo] = {}
+    local_error: str | None = None
+
+    def ask(ttl: int) -> netpath.Echo | None:
+        left = end - time.monotonic()
+        if left < 0.1:
+            return None
+        try:
+            return netpath.trace_hop(address, ttl, timeout=min(1.0, left))
+        except (OSError, ValueError) as exc:
+            return netpath.Echo(kind="error", ip_status=getattr(exc, "errno", None) or 0,
+                                responder=f"{type(exc).__name__}: {str(exc)[:120]}")
+
+    def reached(e: netpath.Echo | None) -> bool:
+        return e is not None and (e.kind == "reply" or (e.kind == "unreachable" and e.responder == address))
+
+    todo = list(range(1, MAX_TTL + 1))
+    for _ in range(2):
+        # daemon threads, not a pool: nothing may keep the process alive past the run
+        outs = run_all([functools.partial(ask, ttl) for ttl in todo], end + 0.2, name="trace-echo")
+        for ttl, got in zip(todo, outs, strict=True):
+            if got.value is not None:
+                answers[ttl] = got.value
+        stop = next((t for t in sorted(answers) if reached(answers[t]) or (
+            answers[t].kind == "ttl_expired" and answers[t].responder
+            and R.address_kind(str(answers[t].responder)) == "public")), MAX_TTL + 1)
+        todo = [t for t in range(1, stop) if answers.get(t) is None or answers[t].kind == "timeout"]
+        if not todo or end - time.monotonic() < 0.3:
+            break
+    errors = [e for e in answers.values() if e.kind == "error"]
+    if errors and len(errors) == len(answers):
+        local_error = f"IcmpSendEcho2 failed on this PC: {errors[0].responder or errors[0].ip_status}"
+    hops, reached_at = hops_from(address, {
+        ttl: (e.responder if e.kind == "ttl_expired" else None, reached(e)) for ttl, e in answers.items()})
+    out: Trace = {"destination": address, "method": "icmp_echo", "hops": [] if local_error else hops,
+                  "reached_at": reached_at}
+    if local_error:
+        out["error"] = local_error
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -661,12 +732,16 @@ def probe(ctx: ProbeContext) -> ProbeResult:
 
     tr: Trace = {"destination": None, "hops": [], "skipped": "no reflector or target given"}
     calls: dict[str, Callable[[], object]] = {}
-    if dest_host is not None and not icmp.errors_on_udp_socket:
+    from clinicnet.system import netpath
+
+    if dest_host is not None and not icmp.errors_on_udp_socket and not netpath.echo_available:
         tr = {"destination": dest_host, "hops": [],
-              "skipped": "the TTL trace reads ICMP from the socket error queue (Linux only)"}
+              "skipped": "this OS reports neither ICMP on UDP sockets nor TTL-limited echoes"}
     elif dest_host is not None:
         res = R.resolve(dest_host, ctx)
-        if res.address is not None:
+        if res.address is not None and not icmp.errors_on_udp_socket:  # Windows: ICMP echo (IcmpSendEcho2)
+            calls["trace"] = functools.partial(trace_echo, res.address, max(0.0, until - time.monotonic()))
+        elif res.address is not None:
             first = gateway if gateway and res.address != gateway and not on_link(res.address) else None
             calls["trace"] = functools.partial(trace, res.address, ctx, max(0.0, until - time.monotonic()), first)
         else:

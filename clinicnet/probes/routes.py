@@ -1,7 +1,9 @@
 """Default routes for IPv4 and IPv6.
 
 The interface that carries the default route is the one whose speed, kind and
-tunnel status matter, so rules use this rather than "any interface".
+tunnel status matter, so rules use this rather than "any interface". The routes come from
+the routing table itself (Windows: GetIpForwardTable2; Linux: /proc/net), so a VPN's
+gateway-less route, a split default route and an IPv6-only PC's route are all seen.
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from clinicnet.model import ProbeResult, Status, Text
 from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
 
 
-class Route(TypedDict):
+class _Route(TypedDict):
     interface: str
     #: None for an on-link (device) route
     gateway: str | None
     metric: int
+
+
+class Route(_Route, total=False):
+    #: present (True) for a split default route: ``0.0.0.0/1`` + ``128.0.0.0/1`` on one interface
+    split: bool
 
 
 class Values(TypedDict, total=False):
@@ -46,15 +53,18 @@ SPEC = ProbeSpec(
 )
 
 
+def _route(r: system.DefaultRoute) -> Route:
+    out: Route = {"interface": r.interface, "gateway": r.gateway, "metric": r.metric}
+    if r.split:
+        out["split"] = True
+    return out
+
+
 def probe(ctx: ProbeContext) -> ProbeResult:
     sw = Stopwatch(SPEC)
     routes = system.default_routes()
-    v4: list[Route] = [
-        {"interface": r.interface, "gateway": r.gateway, "metric": r.metric} for r in routes if r.family == 4
-    ]
-    v6: list[Route] = [
-        {"interface": r.interface, "gateway": r.gateway, "metric": r.metric} for r in routes if r.family == 6
-    ]
+    v4: list[Route] = [_route(r) for r in routes if r.family == 4]
+    v6: list[Route] = [_route(r) for r in routes if r.family == 6]
     values: Values = {"default_v4": v4, "default_v6": v6}
     if not v4 and not v6:
         return sw.result(Status.FAILED, "none", values)

@@ -30,6 +30,9 @@ class DefaultRoute:
     interface: str
     gateway: str | None  # None for a device route such as ``default dev tun0``
     metric: int = 0
+    #: ``0.0.0.0/1`` + ``128.0.0.0/1`` (IPv6: ``::/1`` + ``8000::/1``) on one interface, as VPN
+    #: clients install them: more specific than any ``/0``, so they carry the traffic
+    split: bool = False
 
 
 def is_admin() -> bool:
@@ -43,7 +46,8 @@ def interface_kind(name: str) -> str:
 
 
 def default_routes() -> list[DefaultRoute]:
-    """Default routes for IPv4 and IPv6, including device routes without a gateway."""
+    """Default routes for IPv4 and IPv6, best first per family: device routes without a gateway
+    and split default routes included (Windows: GetIpForwardTable2; Linux: /proc/net)."""
     return [DefaultRoute(**r) for r in _impl.default_routes()]
 
 

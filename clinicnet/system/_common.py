@@ -4,15 +4,56 @@ from __future__ import annotations
 
 import errno as errno_mod
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypedDict
 
 
-class RouteDict(TypedDict):
+class _RouteDict(TypedDict):
     family: int
     interface: str
     gateway: str | None
     metric: int
+
+
+class RouteDict(_RouteDict, total=False):
+    #: a VPN client's split default route (``0.0.0.0/1`` + ``128.0.0.0/1``): present only then
+    split: bool
+
+
+class PrefixRoute(TypedDict):
+    """One routing-table entry that may be (half of) a default route."""
+
+    family: int
+    prefix: str
+    prefix_len: int
+    interface: str
+    gateway: str | None
+    metric: int
+
+
+#: the two /1 halves that VPN clients install instead of replacing the default route: being
+#: more specific than ``/0`` they win over it whatever the metrics say
+SPLIT_HALVES = {4: ("0.0.0.0", "128.0.0.0"), 6: ("::", "8000::")}
+
+
+def default_routes_from(rows: Iterable[PrefixRoute]) -> list[RouteDict]:
+    """Default routes (``/0``) and split default routes (both ``/1`` halves on one interface),
+    best first per family: a split pair before any ``/0`` (longest prefix wins), then by metric."""
+    out: list[RouteDict] = []
+    halves: dict[tuple[int, str], dict[str, PrefixRoute]] = {}
+    for r in rows:
+        if r["prefix_len"] == 0:
+            out.append({"family": r["family"], "interface": r["interface"], "gateway": r["gateway"],
+                        "metric": r["metric"]})
+        elif r["prefix_len"] == 1 and r["prefix"] in SPLIT_HALVES.get(r["family"], ()):
+            halves.setdefault((r["family"], r["interface"]), {})[r["prefix"]] = r
+    for (family, interface), got in halves.items():
+        if len(got) == 2:
+            low, high = (got[h] for h in SPLIT_HALVES[family])
+            out.append({"family": family, "interface": interface, "gateway": low["gateway"] or high["gateway"],
+                        "metric": max(low["metric"], high["metric"]), "split": True})
+    return sorted(out, key=lambda r: (r["family"], not r.get("split", False), r["metric"]))
 
 #: interface name prefixes that are tunnels/VPN adapters on Linux and BSD-ish systems
 TUNNEL_NAME = re.compile(

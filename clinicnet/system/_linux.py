@@ -26,8 +26,10 @@ from clinicnet.system._common import (
     TUNNEL_NAME,
     Arrival,
     IcmpError,
+    PrefixRoute,
     RouteDict,
     classify_icmp,
+    default_routes_from,
     lang_from_locale_name,
 )
 
@@ -84,56 +86,59 @@ def interface_kind(name: str) -> str:
     return "unknown"
 
 
-def parse_proc_route(text: str) -> list[RouteDict]:
-    """Default routes from the text of /proc/net/route (IPv4)."""
-    out: list[RouteDict] = []
+def _proc_route_rows(text: str) -> list[PrefixRoute]:
+    """``/0`` and ``/1`` entries of /proc/net/route (IPv4): the candidates for default routes."""
+    out: list[PrefixRoute] = []
     for line in text.splitlines()[1:]:
         f = line.split()
         if len(f) < 8:
             continue
         iface, dest, gw, flags, metric, mask = f[0], f[1], f[2], f[3], f[6], f[7]
         try:
-            if int(dest, 16) != 0 or int(mask, 16) != 0 or not int(flags, 16) & 0x1:  # RTF_UP
+            plen = bin(int(mask, 16)).count("1")
+            if plen > 1 or not int(flags, 16) & 0x1:  # RTF_UP
                 continue
             gw_addr = socket.inet_ntoa(int(gw, 16).to_bytes(4, "little"))
-            out.append(
-                {
-                    "family": 4,
-                    "interface": iface,
-                    "gateway": None if gw_addr == "0.0.0.0" else gw_addr,
-                    "metric": int(metric),
-                }
-            )
-        except ValueError:
+            out.append({
+                "family": 4, "prefix": socket.inet_ntoa(int(dest, 16).to_bytes(4, "little")), "prefix_len": plen,
+                "interface": iface, "gateway": None if gw_addr == "0.0.0.0" else gw_addr, "metric": int(metric),
+            })
+        except (ValueError, OverflowError):
             continue
     return out
 
 
-def parse_proc_ipv6_route(text: str) -> list[RouteDict]:
-    """Default routes from the text of /proc/net/ipv6_route."""
-    out: list[RouteDict] = []
+def parse_proc_route(text: str) -> list[RouteDict]:
+    """Default routes (split ``0.0.0.0/1`` + ``128.0.0.0/1`` pairs included) from /proc/net/route."""
+    return default_routes_from(_proc_route_rows(text))
+
+
+def _proc_ipv6_route_rows(text: str) -> list[PrefixRoute]:
+    out: list[PrefixRoute] = []
     for line in text.splitlines():
         f = line.split()
         if len(f) < 10:
             continue
         dest, plen, gw, metric, flags, iface = f[0], f[1], f[4], f[5], f[8], f[9]
         try:
-            if int(dest, 16) != 0 or int(plen, 16) != 0 or iface == "lo":
+            length = int(plen, 16)
+            if length > 1 or iface == "lo":
                 continue
             if not int(flags, 16) & 0x1 or int(flags, 16) & 0x200:  # RTF_UP, not RTF_REJECT
                 continue
             gw_addr = socket.inet_ntop(socket.AF_INET6, bytes.fromhex(gw))
-            out.append(
-                {
-                    "family": 6,
-                    "interface": iface,
-                    "gateway": None if gw_addr == "::" else gw_addr,
-                    "metric": int(metric, 16),
-                }
-            )
+            out.append({
+                "family": 6, "prefix": socket.inet_ntop(socket.AF_INET6, bytes.fromhex(dest)), "prefix_len": length,
+                "interface": iface, "gateway": None if gw_addr == "::" else gw_addr, "metric": int(metric, 16),
+            })
         except ValueError:
             continue
     return out
+
+
+def parse_proc_ipv6_route(text: str) -> list[RouteDict]:
+    """Default routes (split ``::/1`` + ``8000::/1`` pairs included) from /proc/net/ipv6_route."""
+    return default_routes_from(_proc_ipv6_route_rows(text))
 
 
 def default_routes() -> list[RouteDict]:
@@ -145,7 +150,7 @@ def default_routes() -> list[RouteDict]:
             continue
     if not routes:
         routes = _netifaces_default_routes()
-    return sorted(routes, key=lambda r: (r["family"], r["metric"]))
+    return sorted(routes, key=lambda r: (r["family"], not r.get("split", False), r["metric"]))
 
 
 def _netifaces_default_routes() -> list[RouteDict]:
@@ -286,6 +291,11 @@ def _sockaddr_host(raw: bytes) -> str | None:
     return None
 
 
+def icmp_from_errno(err: int | None) -> IcmpError | None:
+    """Nothing beyond the portable mapping: Linux's error queue holds the ICMP itself."""
+    return None
+
+
 def icmp_read(sock: socket.socket, limit: int) -> list[IcmpError]:
     """Pop up to ``limit`` entries of the error queue, without blocking, oldest first."""
     out: list[IcmpError] = []
@@ -326,6 +336,11 @@ def udp_path_mtu(sock: socket.socket) -> int | None:
         return int(sock.getsockopt(SOL_IP, IP_MTU))
     except OSError:
         return None
+
+
+def udp_bind_exclusive(sock: socket.socket, address: tuple[str, int]) -> None:
+    """Linux: a UDP bind is exclusive unless both sockets set SO_REUSEPORT (we never do)."""
+    sock.bind(address)
 
 
 def udp_receive(sock: socket.socket, bufsize: int) -> tuple[bytes, Arrival]:

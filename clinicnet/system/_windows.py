@@ -27,24 +27,37 @@ import re
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from clinicnet.system._common import Arrival, IcmpError, RouteDict, lang_from_locale_name
+from clinicnet.system._common import (
+    Arrival,
+    IcmpError,
+    PrefixRoute,
+    RouteDict,
+    default_routes_from,
+    lang_from_locale_name,
+)
 
 if TYPE_CHECKING:
     import subprocess
 
 #: friendly-name patterns of Wi-Fi adapters (English and Japanese Windows)
 _WIFI = re.compile(r"(wi-?fi|wlan|wireless|ワイヤレス|無線)", re.IGNORECASE)
-#: name/description patterns of VPN/tunnel adapters created by common clients
+#: name/description patterns of VPN/tunnel adapters created by common clients (the IPsec ones
+#: included: Windows' own IKEv2/L2TP miniports, strongSwan, SoftEther, YAMAHA, FENICS ...)
 _TUNNEL = re.compile(
-    r"(vpn|tap-windows|tap-win32|openvpn|wireguard|wintun|anyconnect|forti|pangp|juniper|pulse|"
-    r"sonicwall|nordlynx|tailscale|zerotier|isatap|teredo|6to4|ppp|l2tp|ikev2|sstp|wan miniport|"
+    r"(vpn|tap-windows|tap-win32|openvpn|wireguard|wintun|anyconnect|cisco secure client|forti|pangp|"
+    r"globalprotect|juniper|pulse|sonicwall|netextender|check point|watchguard|sophos|nordlynx|tailscale|"
+    r"zerotier|isatap|teredo|6to4|ppp|l2tp|ikev2|ipsec|strongswan|softether|sstp|wan miniport|"
     r"virtual miniport|secureminder|fenics)",
     re.IGNORECASE,
 )
+#: a friendly name that is a tunnel device name (``tun0``, ``wg0``, ``ppp0``): WireGuard names its
+#: adapter after the tunnel, OpenVPN/Wintun users rename theirs so (and Wine shows a Linux TUN so)
+_TUNNEL_DEVICE = re.compile(r"^(tun|tap|wg|ppp|ipsec|utun)\d+$", re.IGNORECASE)
 _LOOPBACK = re.compile(r"loopback", re.IGNORECASE)
 _VIRTUAL = re.compile(
     r"(vethernet|hyper-v|virtualbox|vmware|docker|wsl|bluetooth|personal area network|npcap loopback)",
@@ -73,8 +86,7 @@ WIN_AF_INET6 = 23
 _UNCONFIGURED_V6_DNS = {"fec0:0:0:ffff::1", "fec0:0:0:ffff::2", "fec0:0:0:ffff::3"}
 
 
-class AdapterRecord(TypedDict):
-    """One adapter as GetAdaptersAddresses describes it, in plain data."""
+class _AdapterRecord(TypedDict):
 
     guid: str
     friendly_name: str
@@ -90,6 +102,14 @@ class AdapterRecord(TypedDict):
     gateways: list[str]
 
 
+class AdapterRecord(_AdapterRecord, total=False):
+    """One adapter as GetAdaptersAddresses describes it, in plain data."""
+
+    #: IfIndex / Ipv6IfIndex: what the routing table names the adapter by
+    if_index: int
+    ipv6_if_index: int
+
+
 # --------------------------------------------------------------------------------------
 # pure helpers (recorded data in, clinicnet data out)
 # --------------------------------------------------------------------------------------
@@ -99,7 +119,7 @@ def kind_from_name(name: str) -> str:
     """Interface kind from a Windows adapter friendly name (fallback when no IfType is known)."""
     if _LOOPBACK.search(name):
         return "loopback"
-    if _TUNNEL.search(name):
+    if _TUNNEL.search(name) or _TUNNEL_DEVICE.match(name):
         return "tunnel"
     if _WIFI.search(name):
         return "wifi"
@@ -126,7 +146,7 @@ def kind_from_adapter(rec: Mapping[str, Any]) -> str:
         return "tunnel"
     if t in (IF_TYPE_WWANPP, IF_TYPE_WWANPP2):
         return "unknown"  # mobile broadband: neither wired nor the clinic's Wi-Fi
-    if _TUNNEL.search(text):
+    if _TUNNEL.search(text) or _TUNNEL_DEVICE.match(str(rec.get("friendly_name", ""))):
         return "tunnel"
     if _VIRTUAL.search(text) or t == IF_TYPE_IEEE1394:
         return "virtual"
@@ -358,6 +378,8 @@ def walk_adapters(first: int) -> list[AdapterRecord]:
             "addresses": _entries(a.FirstUnicastAddress),
             "dns": _entries(a.FirstDnsServerAddress),
             "gateways": _entries(a.FirstGatewayAddress),
+            "if_index": int(a.IfIndex),
+            "ipv6_if_index": int(a.Ipv6IfIndex),
         })
         node = a.Next
     return out
@@ -382,6 +404,106 @@ def adapters(api: GetAdaptersAddresses | None = None) -> list[AdapterRecord]:
         if rc != ERROR_BUFFER_OVERFLOW:
             raise OSError(rc, f"GetAdaptersAddresses failed with error {rc}")
     raise OSError(ERROR_BUFFER_OVERFLOW, "GetAdaptersAddresses: adapter list kept growing")
+
+
+# --------------------------------------------------------------------------------------
+# The routing table: GetIpForwardTable2 (netioapi.h; Vista and later, no administrator)
+# --------------------------------------------------------------------------------------
+
+
+class MIB_IPFORWARD_ROW2(ctypes.Structure):  # noqa: N801
+    """netioapi.h, 104 bytes: the SOCKADDR_INET members are kept as raw bytes (Windows' AF values)."""
+
+    _fields_ = [
+        ("InterfaceLuid", _u64), ("InterfaceIndex", _u32),
+        ("DestinationPrefix", ctypes.c_ubyte * 28), ("PrefixLength", ctypes.c_ubyte), ("_pad1", ctypes.c_ubyte * 3),
+        ("NextHop", ctypes.c_ubyte * 28), ("SitePrefixLength", ctypes.c_ubyte), ("_pad2", ctypes.c_ubyte * 3),
+        ("ValidLifetime", _u32), ("PreferredLifetime", _u32), ("Metric", _u32), ("Protocol", _u32),
+        ("Loopback", ctypes.c_ubyte), ("AutoconfigureAddress", ctypes.c_ubyte), ("Publish", ctypes.c_ubyte),
+        ("Immortal", ctypes.c_ubyte), ("Age", _u32), ("Origin", _u32),
+    ]
+
+
+#: MIB_IPFORWARD_TABLE2: ULONG NumEntries, then the rows at their 8-byte alignment
+FORWARD_TABLE_HEADER = 8
+
+
+class ForwardRow(TypedDict):
+    if_index: int
+    family: int
+    prefix: str
+    prefix_len: int
+    next_hop: str | None
+    metric: int
+
+
+def sockaddr_inet(raw: bytes) -> tuple[int, str] | None:
+    """(4 or 6, address) of a Windows SOCKADDR_INET, or None for another family."""
+    family = int.from_bytes(raw[:2], "little")
+    if family == WIN_AF_INET:
+        return 4, socket.inet_ntop(socket.AF_INET, bytes(raw[4:8]))
+    if family == WIN_AF_INET6:
+        return 6, socket.inet_ntop(socket.AF_INET6, bytes(raw[8:24]))
+    return None
+
+
+def parse_forward_table(raw: bytes) -> list[ForwardRow]:
+    """The rows of a MIB_IPFORWARD_TABLE2 copied out of Windows' memory (recorded bytes in tests)."""
+    size = ctypes.sizeof(MIB_IPFORWARD_ROW2)
+    count = int.from_bytes(raw[:4], "little") if len(raw) >= 4 else 0
+    out: list[ForwardRow] = []
+    for i in range(min(count, (len(raw) - FORWARD_TABLE_HEADER) // size)):
+        row = MIB_IPFORWARD_ROW2.from_buffer_copy(raw, FORWARD_TABLE_HEADER + i * size)
+        dest = sockaddr_inet(bytes(row.DestinationPrefix))
+        hop = sockaddr_inet(bytes(row.NextHop))
+        if dest is None:
+            continue
+        out.append({"if_index": int(row.InterfaceIndex), "family": dest[0], "prefix": dest[1],
+                    "prefix_len": int(row.PrefixLength),
+                    "next_hop": hop[1] if hop and hop[1] not in ("0.0.0.0", "::") else None,
+                    "metric": int(row.Metric)})
+    return out
+
+
+def routes_from_table(rows: Iterable[ForwardRow], records: Sequence[AdapterRecord]) -> list[RouteDict]:
+    """Default and split default routes of the adapters that are up, named as psutil names them.
+
+    Windows adds the interface metric to the route metric (the "automatic metric" of the
+    adapter); the sum is what it compares, so it is what is kept. A gateway-less (on-link)
+    default route is how a VPN connection's PPP/IKEv2 interface carries everything.
+    """
+    by_index: dict[int, AdapterRecord] = {}
+    for record in records:
+        for index in (record.get("if_index"), record.get("ipv6_if_index")):
+            if index:
+                by_index.setdefault(int(index), record)
+    candidates: list[PrefixRoute] = []
+    for r in rows:
+        rec = by_index.get(r["if_index"])
+        if rec is not None and (not rec["oper_up"] or rec["if_type"] == IF_TYPE_SOFTWARE_LOOPBACK):
+            continue
+        if_metric = (rec["ipv4_metric"] if r["family"] == 4 else rec["ipv6_metric"]) if rec else 0
+        candidates.append({"family": r["family"], "prefix": r["prefix"], "prefix_len": r["prefix_len"],
+                           "interface": rec["friendly_name"] if rec else str(r["if_index"]),
+                           "gateway": r["next_hop"], "metric": r["metric"] + if_metric})
+    return default_routes_from(candidates)
+
+
+def forward_rows(api: Any = None) -> list[ForwardRow]:
+    """GetIpForwardTable2(AF_UNSPEC): every route; the table is freed with FreeMibTable."""
+    lib = api if api is not None else ctypes.WinDLL("iphlpapi")  # type: ignore[attr-defined]
+    table = ctypes.c_void_p()
+    rc = int(lib.GetIpForwardTable2(0, ctypes.byref(table)))
+    if rc != ERROR_SUCCESS:
+        raise OSError(rc, f"GetIpForwardTable2 failed with error {rc}")
+    try:
+        if not table.value:
+            return []
+        count = int.from_bytes(ctypes.string_at(table.value, 4), "little")
+        size = FORWARD_TABLE_HEADER + min(count, 4096) * ctypes.sizeof(MIB_IPFORWARD_ROW2)
+        return parse_forward_table(ctypes.string_at(table.value, size))
+    finally:
+        lib.FreeMibTable(table)
 
 
 _cache_lock = threading.Lock()
@@ -421,6 +543,13 @@ def interface_kind(name: str) -> str:
 
 
 def default_routes() -> list[RouteDict]:
+    """The routing table itself (GetIpForwardTable2): it has the gateway-less and split default
+    routes of VPN connections and the IPv6 routes, which netifaces' gateway list misses; netifaces
+    only where the table cannot be read."""
+    try:
+        return routes_from_table(forward_rows(), _adapters_cached())
+    except (OSError, AttributeError, ValueError):
+        pass
     gws: Mapping[Any, Any] | None = None
     af4: Any = socket.AF_INET
     af6: Any = socket.AF_INET6
@@ -462,23 +591,81 @@ def owns_console() -> bool:
 # --------------------------------------------------------------------------------------
 # Datagram sockets and ICMP errors (clinicnet.system.udp / .icmp). Windows tells an
 # ordinary UDP socket nothing of an ICMP error but WSAECONNRESET for "port unreachable"
-# (clinicnet.system.icmp.after_error maps it); IcmpSendEcho2 and IP_DONTFRAGMENT are the
-# Windows ways to learn more, to be wired in here. Until then these say "not measurable".
+# (icmp_from_errno below maps it); the TTL trace and the DF echo go through IcmpSendEcho2
+# (_windows_netpath). Don't-fragment and the path MTU are socket options (ws2ipdef.h).
 # --------------------------------------------------------------------------------------
 
 ICMP_ERRORS_ON_UDP_SOCKET = False
+
+#: ws2ipdef.h, IPPROTO_IP level: IP_DONTFRAGMENT (every Windows), IP_MTU_DISCOVER and IP_MTU
+#: (Windows 10 1703 and later); PMTUD_STATE values
+IP_DONTFRAGMENT = 14
+IP_MTU_DISCOVER = 71
+IP_MTU = 73
+IP_PMTUDISC_DO = 1
+IP_PMTUDISC_DONT = 2
+IP_PMTUDISC_PROBE = 3
+#: winsock's codes for the ICMP errors a UDP socket can be told about
+WSAECONNRESET = 10054
+WSAENETRESET = 10052
+WSAEMSGSIZE = 10040
 
 
 def icmp_enable(sock: socket.socket) -> bool:
     return False
 
 
+#: port unreachables that ``udp_receive`` saw as WSAECONNRESET, kept for ``icmp_read`` (by socket
+#: object, weakly: a closed socket's record goes with it and a reused handle never inherits it)
+_connreset: weakref.WeakKeyDictionary[socket.socket, list[IcmpError]] = weakref.WeakKeyDictionary()
+_connreset_lock = threading.Lock()
+
+
 def icmp_read(sock: socket.socket, limit: int) -> list[IcmpError]:
-    return []
+    """The port unreachables winsock reported on this socket's receives (its only ICMP news)."""
+    with _connreset_lock:
+        got = _connreset.get(sock, [])
+        out, rest = got[:limit], got[limit:]
+        if rest:
+            _connreset[sock] = rest
+        else:
+            _connreset.pop(sock, None)
+    return out
+
+
+def icmp_from_errno(err: int | None) -> IcmpError | None:
+    """What winsock's error on a UDP socket says about ICMP: WSAECONNRESET is a port unreachable.
+
+    MS (recvfrom, SIO_UDP_CONNRESET): on a UDP socket WSAECONNRESET means "a previous send
+    operation resulted in an ICMP Port Unreachable message"; WSAENETRESET that the TTL ran out
+    (an ICMP time exceeded), which no caller should read as the peer's answer.
+    """
+    from clinicnet.system._common import OTHER, PORT
+
+    if err == WSAECONNRESET:
+        return IcmpError(PORT, err, icmp_type=3, icmp_code=3, source="errno")
+    if err == WSAENETRESET:
+        return IcmpError(OTHER, err, icmp_type=11, icmp_code=0, source="errno")
+    return None
 
 
 def udp_fragment_policy(sock: socket.socket, policy: str) -> bool:
-    return False
+    """:data:`PROBE`: DF set and the cached path MTU not enforced (IP_PMTUDISC_PROBE, Windows 10
+    1703+), else plain DF (IP_DONTFRAGMENT: a size above the known path MTU then fails locally
+    with WSAEMSGSIZE, which the ladder counts as not passing). :data:`FRAGMENT`: DF off."""
+    probe = policy == "probe"
+    state = IP_PMTUDISC_PROBE if probe else IP_PMTUDISC_DONT
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, state)
+        if int(sock.getsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER)) == state:  # a stack that
+            return True  # accepts the option without honouring it falls through to IP_DONTFRAGMENT
+    except OSError:
+        pass
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_DONTFRAGMENT, 1 if probe else 0)
+        return True
+    except OSError:
+        return False
 
 
 def udp_report_fragments(sock: socket.socket) -> bool:
@@ -486,11 +673,51 @@ def udp_report_fragments(sock: socket.socket) -> bool:
 
 
 def udp_path_mtu(sock: socket.socket) -> int | None:
-    return None
+    """IP_MTU on a connected socket (Windows 10 1703+); else the MTU of the adapter that routes
+    to the peer (GetBestInterfaceEx + GetAdaptersAddresses), which is what IP_MTU says too
+    until a router has reported a smaller path."""
+    try:
+        mtu = int(sock.getsockopt(socket.IPPROTO_IP, IP_MTU))
+        if 68 <= mtu <= 65535:
+            return mtu
+    except OSError:
+        pass
+    try:
+        peer = sock.getpeername()[0]
+        from clinicnet.system import netpath
+
+        best = netpath.best_interface(peer)
+    except (OSError, AttributeError, ValueError):
+        return None
+    return best.mtu if best is not None and best.mtu else None
+
+
+#: winsock2.h: SO_EXCLUSIVEADDRUSE is ((int)(~SO_REUSEADDR)), SO_REUSEADDR being 4
+SO_EXCLUSIVEADDRUSE = getattr(socket, "SO_EXCLUSIVEADDRUSE", ~4)
+
+
+def udp_bind_exclusive(sock: socket.socket, address: tuple[str, int]) -> None:
+    """Bind so that no other socket can share the port (SO_EXCLUSIVEADDRUSE before bind).
+
+    Without it Windows lets another process bind the same UDP port with SO_REUSEADDR and take
+    datagrams meant for us; with it that bind fails, and ours fails with WSAEADDRINUSE where the
+    port is held (an IKE service, a VPN client). MS: set the option before bind.
+    """
+    sock.setsockopt(socket.SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1)
+    sock.bind(address)
 
 
 def udp_receive(sock: socket.socket, bufsize: int) -> tuple[bytes, Arrival]:
-    return sock.recv(bufsize), Arrival()  # Windows sockets have no recvmsg: no ancillary data
+    """One datagram (Windows sockets have no recvmsg: no ancillary data). WSAECONNRESET, the ICMP
+    port unreachable an earlier send drew, is kept for ``icmp_read`` before it is raised."""
+    try:
+        return sock.recv(bufsize), Arrival()
+    except OSError as exc:
+        got = icmp_from_errno(getattr(exc, "winerror", None) or exc.errno)
+        if got is not None:
+            with _connreset_lock:
+                _connreset.setdefault(sock, []).append(got)
+        raise
 
 
 def udp_report_arrival(sock: socket.socket, *, ttl: bool, fragments: bool) -> None:
@@ -549,6 +776,41 @@ def _npcap_service_present() -> bool | None:
         return False
 
 
+#: IP protocol number of ESP
+IPPROTO_ESP = 50
+
+
+def raw_esp_socket(factory: Callable[..., Any] = socket.socket) -> tuple[bool, str]:
+    """Whether winsock gives this process a raw IPv4 socket for protocol 50, and if not why.
+
+    MS "TCP/IP Raw Sockets": an administrator may open SOCK_RAW for any protocol; the limits
+    Windows adds concern TCP data and UDP with a foreign source address, not ESP. Opening and
+    closing the socket sends nothing.
+    """
+    try:
+        sock = factory(socket.AF_INET, socket.SOCK_RAW, IPPROTO_ESP)
+    except OSError as exc:
+        return False, f"winsock refused a raw ESP socket ({getattr(exc, 'winerror', None) or exc.errno})"
+    try:
+        sock.close()
+    except OSError:
+        pass
+    return True, "winsock raw sockets for ESP (protocol 50)"
+
+
+def raw_state_without_npcap(admin: bool, npcap: tuple[bool, str], raw_esp: tuple[bool, str]) -> tuple[bool, str]:
+    """Npcap first; for an administrator without it, a winsock raw protocol-50 socket will do for
+    ESP (the reason still names Npcap, which the bundle's capture needs)."""
+    if admin and not npcap[0] and raw_esp[0]:
+        return True, f"administrator; {raw_esp[1]}, without Npcap ({npcap[1]})"
+    ok, why = raw_state(admin, npcap)
+    if admin and not npcap[0] and not raw_esp[0]:
+        why = f"{why}; {raw_esp[1]}"
+    return ok, why
+
+
 def raw_sockets_available() -> tuple[bool, str]:
     npcap = npcap_state(os.environ.get("SystemRoot", r"C:\Windows"), _npcap_service_present())
-    return raw_state(is_admin(), npcap)
+    admin = is_admin()
+    raw_esp = raw_esp_socket() if admin and not npcap[0] else (False, "")
+    return raw_state_without_npcap(admin, npcap, raw_esp)

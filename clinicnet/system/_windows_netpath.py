@@ -68,7 +68,7 @@ _STATUS_KIND = {
     IP_REQ_TIMED_OUT: "timeout",
 }
 #: names of VPN adapters that present themselves as Ethernet, beyond ``_windows``' patterns
-_MORE_VPN_NAMES = re.compile(r"(ipsec|ike|l2tp|strongswan|softether|yamaha|rtx)", re.IGNORECASE)
+_MORE_VPN_NAMES = re.compile(r"\b(ike(v[12])?|yamaha|rtx\d+)\b", re.IGNORECASE)
 
 
 class EchoDict(TypedDict):
@@ -206,7 +206,8 @@ def tunnel_reason(link: Mapping[str, Any]) -> str | None:
     if int(link.get("tunnel_type", 0)) != 0:
         return "tunnel_type"
     text = f"{link.get('friendly_name', '')} {link.get('description', '')}"
-    if _windows._TUNNEL.search(text) or _MORE_VPN_NAMES.search(text):
+    if (_windows._TUNNEL.search(text) or _MORE_VPN_NAMES.search(text)
+            or _windows._TUNNEL_DEVICE.match(str(link.get("friendly_name", "")))):
         return "name"
     return None
 

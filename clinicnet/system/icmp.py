@@ -84,8 +84,11 @@ def from_errno(err: int | None) -> IcmpError | None:
 
 
 def after_error(sock: socket.socket, err: OSError) -> IcmpError | None:
-    """The ICMP behind an ``OSError`` from send/recv: the OS's record first, then the errno."""
+    """The ICMP behind an ``OSError`` from send/recv: the OS's record first, then what the
+    platform knows an errno to be (Windows: WSAECONNRESET *is* an ICMP port unreachable, type 3
+    code 3, so ``port_unreachable`` and ``unreachable`` hold for it), then the portable guess."""
     queued = read_queue(sock)
     if queued is not None:
         return queued
-    return from_errno(err.errno if err.errno is not None else getattr(err, "winerror", None))
+    code = getattr(err, "winerror", None) or err.errno
+    return _impl.icmp_from_errno(code) or from_errno(err.errno if err.errno is not None else code)

@@ -6,7 +6,8 @@ that need no administrator and no Npcap. On Linux the probes already read ICMP a
 socket error queue, so ``trace_hop`` and ``echo_dont_fragment`` raise ``NotOnThisPlatform``
 there; the rest answers on both.
 
-Not yet used by the probes (issue 9): the Windows probe work wires these in.
+Used by ``nat_layers`` (the TTL trace where no ICMP reaches a UDP socket), ``system.udp``
+(don't-fragment, the local MTU), ``vpn`` (tunnels, the route that carries a target's traffic).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ if sys.platform == "win32":  # pragma: no cover - run under Wine by tests/window
     from clinicnet.system import _windows_netpath as _impl
 else:
     from clinicnet.system import _linux_netpath as _impl
+
+#: whether :func:`trace_hop` and :func:`echo_dont_fragment` work here (Windows' ICMP helper API)
+echo_available: bool = sys.platform == "win32"
 
 #: ``Echo.kind`` values: the first four are the network's answers; ``error`` is this PC's
 KINDS = ("reply", "ttl_expired", "too_big", "unreachable", "timeout", "error")

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from clinicnet.system import _impl
 from clinicnet.system._common import ANCILLARY_SPACE, Arrival
 
-__all__ = ["ANCILLARY_SPACE", "Arrival", "answer_from", "arrival", "fragment_policy", "path_mtu", "receive",
-           "report_arrival", "report_fragments"]
+__all__ = ["ANCILLARY_SPACE", "Arrival", "answer_from", "arrival", "bind_exclusive", "fragment_policy", "path_mtu",
+           "receive", "report_arrival", "report_fragments"]
 
 #: don't-fragment off: a datagram larger than the path leaves in IP fragments
 FRAGMENT = "fragment"
@@ -28,6 +28,13 @@ PROBE = "probe"
 def fragment_policy(sock: socket.socket, policy: str) -> bool:
     """Set :data:`FRAGMENT` or :data:`PROBE` on ``sock``; False where the OS does not allow it."""
     return _impl.udp_fragment_policy(sock, policy)
+
+
+def bind_exclusive(sock: socket.socket, address: tuple[str, int]) -> None:
+    """Bind ``sock`` so the port is ours alone (Windows: SO_EXCLUSIVEADDRUSE); raises OSError
+    (EADDRINUSE / WSAEADDRINUSE) where another socket holds it. For ports that must be ours,
+    such as the IKE source ports 500/4500."""
+    _impl.udp_bind_exclusive(sock, address)
 
 
 def report_fragments(sock: socket.socket) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import socket
 
 import pytest
 
@@ -201,7 +202,7 @@ def test_walk_adapters_reads_a_windows_shaped_list():
     assert eth == {
         "guid": "{A}", "friendly_name": "イーサネット", "description": "Realtek PCIe GbE Family Controller",
         "if_type": 6, "oper_up": False, "speed_bps": 0, "mtu": 1500, "ipv4_metric": 0, "ipv6_metric": 0,
-        "addresses": [], "dns": ["fec0:0:0:ffff::1"], "gateways": [],
+        "addresses": [], "dns": ["fec0:0:0:ffff::1"], "gateways": [], "if_index": 0, "ipv6_if_index": 0,
     }
     assert wifi["oper_up"] and wifi["speed_bps"] == 144_400_000 and wifi["if_type"] == 71
     assert wifi["addresses"] == ["fe80::1234%12", "192.168.1.23"]
@@ -302,3 +303,97 @@ def test_double_clicked_console_is_held_open():
     from clinicnet import system
 
     assert system.owns_console() is False  # Linux: the terminal outlives us
+
+
+# --------------------------------------------------------------------------------------
+# GetIpForwardTable2: MIB_IPFORWARD_TABLE2 laid out by hand as Windows x64 writes it
+# --------------------------------------------------------------------------------------
+
+
+def _sockaddr_inet(address: str | None) -> bytes:
+    if address is None:
+        return bytes(28)
+    if ":" in address:
+        return (23).to_bytes(2, "little") + bytes(6) + socket.inet_pton(socket.AF_INET6, address) + bytes(4)
+    return (2).to_bytes(2, "little") + bytes(2) + socket.inet_aton(address) + bytes(20)
+
+
+def _row(if_index: int, prefix: str, plen: int, hop: str | None, metric: int) -> bytes:
+    raw = ((0x1234).to_bytes(8, "little") + if_index.to_bytes(4, "little") + _sockaddr_inet(prefix)
+           + bytes([plen, 0, 0, 0]) + _sockaddr_inet(hop or ("::" if ":" in prefix else "0.0.0.0"))
+           + bytes([0, 0, 0, 0]) + (2**32 - 1).to_bytes(4, "little") * 2 + metric.to_bytes(4, "little")
+           + (3).to_bytes(4, "little") + bytes(4) + bytes(4) + bytes(4))
+    assert len(raw) == 104
+    return raw
+
+
+def _table(*rows: bytes) -> bytes:
+    return len(rows).to_bytes(4, "little") + bytes(4) + b"".join(rows)
+
+
+def _rec(name: str, index: int, *, if_type: int = 6, up: bool = True, m4: int = 25, m6: int = 25):
+    return {"guid": f"{{{index}}}", "friendly_name": name, "description": "", "if_type": if_type, "oper_up": up,
+            "speed_bps": 0, "mtu": 1500, "ipv4_metric": m4, "ipv6_metric": m6, "addresses": [], "dns": [],
+            "gateways": [], "if_index": index, "ipv6_if_index": index}
+
+
+def test_forward_row_layout_is_netioapi_x64():
+    R = _windows.MIB_IPFORWARD_ROW2
+    assert ctypes.sizeof(R) == 104
+    assert (R.InterfaceIndex.offset, R.DestinationPrefix.offset, R.PrefixLength.offset) == (8, 12, 40)
+    assert (R.NextHop.offset, R.Metric.offset, R.Origin.offset) == (44, 84, 100)
+
+
+def test_forward_table_gives_device_split_and_ipv6_default_routes():
+    """The vpn-up shape: the LAN default via a gateway, a VPN's on-link default, a split pair,
+    an IPv6 default; loopback and down adapters are not routes for the report."""
+    raw = _table(
+        _row(7, "0.0.0.0", 0, "192.168.10.1", 0),
+        _row(7, "192.168.10.0", 24, None, 256),
+        _row(9, "0.0.0.0", 0, None, 0),
+        _row(12, "0.0.0.0", 1, "10.8.0.1", 0),
+        _row(12, "128.0.0.0", 1, "10.8.0.1", 0),
+        _row(7, "::", 0, "fe80::1", 256),
+        _row(1, "0.0.0.0", 0, None, 0),
+        _row(5, "0.0.0.0", 0, "192.168.20.1", 0),
+        b"\x00" * 50,  # a truncated trailing row is not read
+    )
+    rows = _windows.parse_forward_table(raw[:8] + raw[8:])
+    assert len(rows) == 8 and rows[0] == {"if_index": 7, "family": 4, "prefix": "0.0.0.0", "prefix_len": 0,
+                                          "next_hop": "192.168.10.1", "metric": 0}
+    assert rows[2]["next_hop"] is None and rows[5]["family"] == 6
+    recs = [_rec("イーサネット", 7), _rec("FENICS VPN", 9, if_type=23, m4=1), _rec("tun0", 12, if_type=1),
+            _rec("Loopback Pseudo-Interface 1", 1, if_type=24), _rec("Wi-Fi", 5, if_type=71, up=False)]
+    routes = _windows.routes_from_table(rows, recs)
+    assert routes == [
+        {"family": 4, "interface": "tun0", "gateway": "10.8.0.1", "metric": 25, "split": True},
+        {"family": 4, "interface": "FENICS VPN", "gateway": None, "metric": 1},
+        {"family": 4, "interface": "イーサネット", "gateway": "192.168.10.1", "metric": 25},
+        {"family": 6, "interface": "イーサネット", "gateway": "fe80::1", "metric": 281},
+    ]
+    assert _windows.kind_from_adapter(recs[2]) == "tunnel"  # named like a tunnel device
+
+
+def test_forward_rows_calls_and_frees_the_table():
+    raw = _table(_row(3, "::", 0, "fe80::1", 0))
+    buf = ctypes.create_string_buffer(raw, len(raw))
+    freed = []
+
+    class Api:
+        def GetIpForwardTable2(self, family, out):  # noqa: N802
+            assert family == 0  # AF_UNSPEC: both families in one table
+            ctypes.cast(out, ctypes.POINTER(ctypes.c_void_p))[0] = ctypes.addressof(buf)
+            return 0
+
+        def FreeMibTable(self, table):  # noqa: N802
+            freed.append(table.value)
+
+    rows = _windows.forward_rows(Api())
+    assert [r["next_hop"] for r in rows] == ["fe80::1"] and freed == [ctypes.addressof(buf)]
+
+    class Failing(Api):
+        def GetIpForwardTable2(self, family, out):  # noqa: N802
+            return 50  # ERROR_NOT_SUPPORTED
+
+    with pytest.raises(OSError):
+        _windows.forward_rows(Failing())

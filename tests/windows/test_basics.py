@@ -49,15 +49,8 @@ COMMANDS = {
 }
 #: (command, code page) -> why it fails today; issue 9 asks that none can raise
 #: UnicodeEncodeError. Listed cases that start to pass fail the test, so the list shrinks.
-_CP1252 = ("code: output to a pipe is encoded in the ANSI code page, and cp1252 holds no Japanese "
-           "(nor every typographic character); issue 9 asks UTF-8 on pipes and files")
-EXPECTED_ENCODING_FAILURES: dict[tuple[str, str], str] = {
-    ("help", "cp1252"): _CP1252,
-    ("explain-ja", "cp1252"): _CP1252,
-    ("explain-en", "cp1252"): _CP1252,
-    ("findings-json", "cp1252"): _CP1252,
-    ("diagnose-text", "cp1252"): _CP1252,
-}
+#: Empty since output to pipes and files is UTF-8 (all of them pass through cp1252 and cp932).
+EXPECTED_ENCODING_FAILURES: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("code_page", sorted(CODE_PAGES))
