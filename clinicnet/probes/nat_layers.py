@@ -451,7 +451,7 @@ def _ssdp_search(gateway: str, until: float, out: GatewayAnswer, wait: float = 1
             if uni in ready:
                 try:
                     data = uni.recv(upnp.MAX_SSDP + 1)
-                except ConnectionRefusedError:
+                except (ConnectionRefusedError, ConnectionResetError):  # Windows: WSAECONNRESET on UDP
                     out["state"] = "closed"
                     break
                 except OSError:
@@ -540,7 +540,7 @@ def natpmp_query(gateway: str, until: float, closed_before: float | None = None)
             except TimeoutError:
                 wait *= 2
                 continue
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, ConnectionResetError):  # Windows says WSAECONNRESET
                 return {"state": "closed"}  # ICMP port unreachable: no NAT-PMP there
             except OSError as exc:
                 return {"state": "error", "detail": exc.strerror or str(exc)}
