@@ -37,10 +37,10 @@ FINDINGS_MD = {
     "privileges.limited": (Severity.INFO, ()),
     "ipv4.over_ipv6": (Severity.WARNING, ("G8",)),
     "clock.skew": (Severity.WARNING, ("G11",)),
+    "path.lossy": (Severity.WARNING, ()),
 }
 #: in findings.md's table, waiting for the probes that measure them (issue -> no module yet)
 PENDING = {
-    "path.lossy": (Severity.WARNING, (), "issue 10"),
     "nat.binding_short": (Severity.WARNING, ("G9",), "issue 12"),
 }
 CONTEXT_DEPENDENT = {"ike.udp4500.blocked", "esp.blocked"}
