@@ -255,6 +255,8 @@ def _send(p: Pending, siblings: Sequence[Pending]) -> None:
     if p.sends and p.renew is not None:
         p.payload, p.token = p.renew()
     for attempt in (0, 1):
+        # stamped before the send: a scheduler delay after it must not shorten the round trip
+        now = time.monotonic()
         try:
             p.sock.sendto(p.payload, p.dest)
         except OSError as exc:
@@ -267,7 +269,6 @@ def _send(p: Pending, siblings: Sequence[Pending]) -> None:
             if exc.errno == errno.EMSGSIZE:  # the kernel knows the path MTU is smaller
                 p.send_error = "message too long for the known path MTU"
             return
-        now = time.monotonic()
         p.sends += 1
         p.transmissions.append(Transmission(p.token, now))
         if p.first_sent is None:

@@ -224,13 +224,20 @@ def test_invalid_ke_is_retried_with_the_requested_group(make_lab: Any) -> None:
 
 def test_no_proposal_chosen_still_proves_the_path(make_lab: Any) -> None:
     lab = make_lab(nat_layers=1)
-    start_charon(lab, lab.tmpdir, ikev2_proposals="aes192-sha512-modp3072")
+    charon = start_charon(lab, lab.tmpdir, ikev2_proposals="aes192-sha512-modp3072")
     result = ike_cli(lab)
     t = target(result)
     assert result["status"] == "ok"
     assert (t["udp500"], t["udp4500"]) == ("answered", "answered")
     assert attempts(t, 500)[0]["outcome"] == "no_proposal_chosen"
-    assert t["nat"]["measured"] is False  # no SA_INIT response, no NAT_DETECTION notifies
+    # no SA_INIT response, so no NAT_DETECTION notifies: IKEv1 Main Mode on UDP 500 went on to
+    # message 3/4 and measured NAT from the gateway's NAT-D payloads (RFC 3947) instead
+    v1 = attempts(t, 500, version=1)
+    assert v1 and v1[0]["outcome"] == "ikev1_response", v1
+    assert t["nat"] == {"measured": True, "local_behind_nat": True, "remote_behind_nat": False,
+                        "method": "ikev1-natd"}
+    log = charon.log_text()
+    assert "NAT-D" in log and "remote host is behind NAT" in log
 
 
 def test_cookie_round_trip(make_lab: Any) -> None:

@@ -407,6 +407,7 @@ class Engine:
             a.interval = FIRST_RETRANSMIT
         elif a.sent and a.mm3 is None and a.used_cookie is None:
             self._renew(a)
+        sent_at = time.monotonic()  # before the send: a scheduler delay must not shorten the RTT
         try:
             a.sock.send(a.request.packet)
         except OSError as exc:
@@ -424,8 +425,8 @@ class Engine:
             a.retransmissions += 1
         a.sent += 1
         if a.mm3 is None and not isinstance(a.request, ikev1.KeyExchangeRequest):
-            a.in_flight.setdefault(a.spi, (now, a.request))
-        a.last_send = now
+            a.in_flight.setdefault(a.spi, (sent_at, a.request))
+        a.last_send = sent_at
         a.next_send = now + a.interval
         a.interval = min(a.interval * 2, MAX_RETRANSMIT)
 

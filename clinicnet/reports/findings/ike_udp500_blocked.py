@@ -79,7 +79,8 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    bad = [t for t in ike_targets(ev) if t.get("udp500") != "answered" and answers_otherwise(t, 500)]
+    # "error": UDP 500 could not be tested from this PC (a local failure), which says nothing of the network
+    bad = [t for t in ike_targets(ev) if t.get("udp500") not in ("answered", "error") and answers_otherwise(t, 500)]
     if not bad:
         return None
     return finding(
