@@ -285,3 +285,17 @@ def test_local_ports_have_one_owner() -> None:
     released.start()
     assert ports.take("nat_mapping", 2.0) and ports.holder == "nat_mapping"
     ports.release()
+
+
+def test_udp500_silence_explained_by_loss_is_no_block() -> None:
+    from clinicnet.reports.findings import ike_udp500_blocked
+    from tests.reports.evidence import ike_target
+
+    t = ike_target(udp500="silent", udp4500="answered")
+    t["attempts"] = [{"port": 500, "ike_version": 2, "outcome": "timeout", "sent": 2, "answered": False}]
+    ike = pr("ike", targets=[t])
+    assert ike_udp500_blocked.check(Evidence([ike])) is not None  # no loss measured: as before
+    assert ike_udp500_blocked.check(Evidence([ike, _fragments_values(30, 0)])) is not None  # clean line
+    assert ike_udp500_blocked.check(Evidence([ike, _fragments_values(30, 15)])) is None  # 2 sends, 50 % loss
+    t["attempts"][0]["sent"] = 12
+    assert ike_udp500_blocked.check(Evidence([pr("ike", targets=[t]), _fragments_values(30, 15)])) is not None

@@ -19,7 +19,7 @@ Loss: retransmission starts at :data:`FIRST_RETRANSMIT` and doubles up to
 :data:`MAX_RETRANSMIT`, so a 5 s probe sends each attempt about six times: on a path
 losing 20 % each way (a round trip succeeds 64 % of the time) a silent attempt then
 has a 0.36**6 = 0.2 % chance of being loss alone, and a port is tried by two or
-three attempts. ``assemble`` states the odds from the measured loss.
+three attempts; ``ike.udp500.blocked`` weighs a silence against the loss the reflector measured.
 
 Local failures (issue 9): a socket that cannot be created or bound, or a request
 this PC cannot build, ends an attempt as ``local_error``, never as a network
