@@ -114,12 +114,13 @@ def variants(loss: str, delay: str) -> list[FieldScenario]:
     out = []
     for pct in (int(x) for x in loss.split(",") if x):
         base = BY_NAME["lossy-20"]
-        out.append(dataclasses.replace(base, name=f"lossy-{pct}",
+        out.append(dataclasses.replace(base, name=f"lossy-{pct}", why=f"{pct} % lost each way, nothing blocked",
                                        options=dataclasses.replace(base.options, loss_percent=pct)))
     for ms in (int(x) for x in delay.split(",") if x):
         base = BY_NAME["slow-400ms"]
         out.append(dataclasses.replace(
-            base, name=f"slow-{ms}ms", options=dataclasses.replace(base.options, delay_ms=ms),
+            base, name=f"slow-{ms}ms", why=f"{ms} ms round trip, nothing blocked",
+            options=dataclasses.replace(base.options, delay_ms=ms),
             ike_rtt_ms=(float(ms), ms + 150.0), reflector_rtt_ms=(float(ms), ms + 50.0)))
     return out
 
