@@ -391,3 +391,25 @@ def test_dns_failure_is_a_resolve_error(make_lab: Any) -> None:
     assert result["status"] == "failed"
     assert t["address"] is None and t["resolve_error"] and t["attempts"] == []
     assert (t["udp500"], t["udp4500"]) == ("error", "error")
+
+
+@pytest.mark.parametrize(("gateway", "nat_layers"), [("ikev2-ignored", 1), ("ikev1-only", 0)])
+def test_ikev1_nat_detection_in_the_probe(make_lab: Any, gateway: str, nat_layers: int) -> None:
+    """The probe goes on to Main Mode 3/4 after an IKEv1 answer and takes NAT from the gateway's
+    NAT-D (RFC 3947), as charon's own log confirms; message 5 is never sent."""
+    lab = make_lab(nat_layers=nat_layers, gateway=gateway)
+    result = ike_cli(lab, timeout=3.0)
+    t = target(result)
+    assert result["status"] == "ok"
+    v1 = [a for a in t["attempts"] if a["ike_version"] == 1 and a["answered"]]
+    assert v1 and all(a["outcome"] == "ikev1_response" for a in v1), t["attempts"]
+    assert all("Main Mode 3/4 for NAT detection" in a["detail"] for a in v1)
+    behind = nat_layers > 0
+    assert t["nat"] == {"measured": True, "local_behind_nat": behind, "remote_behind_nat": False,
+                        "method": "ikev1-natd"}
+    assert lab.charon is not None
+    lab.charon.wait_for_log("generating ID_PROT response 0 [ KE No NAT-D NAT-D ]")
+    log = lab.charon.log_text()
+    assert "parsed ID_PROT request 0 [ KE No NAT-D NAT-D ]" in log
+    assert ("remote host is behind NAT" in log) is behind
+    assert "ID_PROT request 0 [ ID" not in log  # message 5 never sent
