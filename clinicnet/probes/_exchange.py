@@ -197,6 +197,12 @@ class Pending:
         waiting = [t for t in self.transmissions if t.answered_at is None]
         return not waiting or time.monotonic() - last > self.grace()
 
+    def settled(self, now: float | None = None) -> bool:
+        """Every transmission so far answered or given up (older than the grace)."""
+        now = time.monotonic() if now is None else now
+        grace = self.grace()
+        return all(t.answered_at is not None or now - t.sent_at > grace for t in self.transmissions)
+
     def grace(self) -> float:
         """How long an unanswered transmission may still be on its way."""
         rtts = [t.answered_at - t.sent_at for t in self.transmissions if t.answered_at is not None]

@@ -25,10 +25,12 @@ datagram vanish, and a fragmented one more often (it is lost when any of its fra
 is). So the probe measures the line's loss beside the test, and calls a size blocked
 only when loss cannot explain its silence:
 
-* the control is a *meter*: :data:`CONTROL_SENDS` small unfragmented requests, each
-  with its own token, whatever comes back; with the DF ladder's sizes at or below the
-  path MTU (one small datagram each way, the same shape) they give the round-trip loss
-  ``r`` (``values["loss"]``), and its one-sided 95 % Wilson upper bound ``r+``;
+* the control is a *meter*: up to :data:`CONTROL_SENDS` small unfragmented requests,
+  each with its own token, whatever comes back, for as long as any size is still
+  undecided (a clean line ends it in one round trip); with the DF ladder's answered
+  sizes (one datagram each way, the same shape, counting the tries before the answered
+  one) they give the round-trip loss ``r`` (``values["loss"]``) and its one-sided 95 %
+  Wilson upper bound ``r+``;
 * one way, a packet is then lost with ``l+ = 1 - sqrt(1 - r+)`` at most, a request of
   ``f`` fragments up and ``g`` packets back gets through with ``q = (1 - l+) ** (f + g)``,
   and ``n`` transmissions all lost by chance with ``(1 - q) ** n``;
@@ -345,7 +347,11 @@ def probe(ctx: ProbeContext) -> ProbeResult:
                                           max_sends=SIZE_SENDS, interval=SIZE_INTERVAL)
         pend = [control, *up.values(), *down.values(), *ladder.values()]
         end = R.until(ctx, 2.5)
-        R.exchange(pend, end, resend=SIZE_INTERVAL, max_sends=SIZE_SENDS)
+        tests = pend[1:]
+        # the meter runs only while a test does: once every size is decided and its own round
+        # trips are settled there is nothing left that the loss rate could change
+        R.exchange(pend, end, resend=SIZE_INTERVAL, max_sends=SIZE_SENDS,
+                   stop=lambda _p: all(p.done for p in tests) and control.settled())
         ended = min(time.monotonic(), end)
         after = R.udp_socket()
         socks.append(after)
