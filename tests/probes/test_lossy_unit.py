@@ -299,3 +299,77 @@ def test_udp500_silence_explained_by_loss_is_no_block() -> None:
     assert ike_udp500_blocked.check(Evidence([ike, _fragments_values(30, 15)])) is None  # 2 sends, 50 % loss
     t["attempts"][0]["sent"] = 12
     assert ike_udp500_blocked.check(Evidence([pr("ike", targets=[t]), _fragments_values(30, 15)])) is not None
+
+
+# --- the reflector exchange: a fresh token per transmission --------------------------------
+
+
+class SlowReflector:
+    """A loopback reflector that drops the first ``drop`` requests and answers the rest after
+    ``delay`` seconds (the wire module's own request parser and reply builder)."""
+
+    def __init__(self, drop: int, delay: float) -> None:
+        from clinicnet.wire import reflector as wire
+
+        self.wire = wire
+        self.drop, self.delay = drop, delay
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        due: list[tuple[float, bytes, Any]] = []
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+                req = self.wire.parse_request(data)
+                if req is not None:
+                    if self.drop > 0:
+                        self.drop -= 1
+                    else:
+                        reply = self.wire.build_reply(req, self.wire.Observation(peer[0], peer[1], len(data)))
+                        if reply is not None:
+                            due.append((time.monotonic() + self.delay, reply, peer))
+            except TimeoutError:
+                pass
+            now = time.monotonic()
+            for item in [d for d in due if d[0] <= now]:
+                due.remove(item)
+                self.sock.sendto(item[1], item[2])
+
+    def __enter__(self) -> SlowReflector:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+def test_reflector_round_trip_is_from_the_transmission_answered() -> None:
+    """First request lost, the second (0.2 s later) answered after 0.3 s: 300 ms, not 500."""
+    with SlowReflector(drop=1, delay=0.3) as refl:
+        sock = R.udp_socket()
+        try:
+            p = R.ike_pending(sock, "127.0.0.1", refl.port, natt=False, max_sends=4, interval=0.2)
+            R.exchange([p], time.monotonic() + 2.0)
+        finally:
+            sock.close()
+    assert p.answered and p.rtt_ms is not None and 290 <= p.rtt_ms < 420, p.rtt_ms
+    assert len({t.token for t in p.transmissions}) == p.sends >= 2
+
+
+def test_a_meter_keeps_counting_after_its_first_answer() -> None:
+    with SlowReflector(drop=2, delay=0.0) as refl:
+        sock = R.udp_socket()
+        try:
+            meter = R.ike_pending(sock, "127.0.0.1", refl.port, natt=False, meter=True, max_sends=6, interval=0.05)
+            R.exchange([meter], time.monotonic() + 3.0)
+        finally:
+            sock.close()
+    assert meter.sends == 6
+    assert R.loss_sample([meter]) == (6, 4)  # the two dropped ones counted once their grace ran out
