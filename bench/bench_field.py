@@ -10,13 +10,16 @@ configured delay.  Measured, never asserted: the "before" and "after" figures of
 two runs of this script.
 
 Run: ``sudo python bench/bench_field.py [-n 10] [--scenario lossy-20 ...] [--timeout 5]
-[--json runs.json]``.  One lab per scenario; ``--rest`` seconds between runs let the routers'
+[--json runs.json]``.  ``--loss 30,40`` and ``--delay 800,1200`` add variants of the lossy and
+the slow row (same expectations, the RTT band moved with the delay) to find what the defaults
+tolerate.  One lab per scenario; ``--rest`` seconds between runs let the routers'
 ICMP rate limit refill, as between real uses (bench_diagnose.py does the same).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -104,6 +107,24 @@ def report_scenario(scenario: FieldScenario, runs: list[dict[str, Any]]) -> dict
     }
 
 
+def variants(loss: str, delay: str) -> list[FieldScenario]:
+    """The lossy and slow rows again with other rates: what the default ``--timeout`` tolerates."""
+    from tests.lab.field_scenarios import BY_NAME
+
+    out = []
+    for pct in (int(x) for x in loss.split(",") if x):
+        base = BY_NAME["lossy-20"]
+        out.append(dataclasses.replace(base, name=f"lossy-{pct}", why=f"{pct} % lost each way, nothing blocked",
+                                       options=dataclasses.replace(base.options, loss_percent=pct)))
+    for ms in (int(x) for x in delay.split(",") if x):
+        base = BY_NAME["slow-400ms"]
+        out.append(dataclasses.replace(
+            base, name=f"slow-{ms}ms", why=f"{ms} ms round trip, nothing blocked",
+            options=dataclasses.replace(base.options, delay_ms=ms),
+            ike_rtt_ms=(float(ms), ms + 150.0), reflector_rtt_ms=(float(ms), ms + 50.0)))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-n", type=int, default=10, help="diagnose runs per scenario (default 10)")
@@ -113,8 +134,13 @@ def main() -> None:
                     help=f"diagnose --timeout (default {CLI_DEFAULT_TIMEOUT:g}, the CLI's default)")
     ap.add_argument("--rest", type=float, default=REST_S, help="seconds between runs")
     ap.add_argument("--json", type=Path, help="write every run's data here")
+    ap.add_argument("--loss", default="", help="extra lossy rows: loss percents, comma separated")
+    ap.add_argument("--delay", default="", help="extra slow rows: round-trip delays in ms, comma separated")
     args = ap.parse_args()
-    chosen = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+    # --loss/--delay alone run only their variants
+    everything = not args.scenario and not (args.loss or args.delay)
+    chosen = [s for s in SCENARIOS if everything or s.name in (args.scenario or ())]
+    chosen += variants(args.loss, args.delay)
     summaries, raw = [], {}
     for scenario in chosen:
         runs = run_scenario(scenario, args.n, args.timeout, args.rest)

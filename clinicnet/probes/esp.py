@@ -117,11 +117,20 @@ SPEC = ProbeSpec(
 
 
 def _esp_pending(sock: socket.socket, address: str, port: int, *, in_udp: bool) -> R.Pending:
-    payload = wire.build_esp_request(R.new_spi(), 1, size=ESP_SIZE)
-    token = payload[: wire.ESP_HEADER_LEN]
+    """An ESP echo request; each transmission is the next sequence number of the same SPI, as
+    real ESP would send it, so each echo names the transmission it answers (exact round trips)."""
+    spi = R.new_spi()
+    seq = [1]
+
+    def build() -> tuple[bytes, bytes]:
+        payload = wire.build_esp_request(spi, seq[0], size=ESP_SIZE)
+        seq[0] += 1
+        return payload, payload[: wire.ESP_HEADER_LEN]
+
+    payload, token = build()
     return R.Pending(sock, payload, token, (address, port),
                      lambda d: wire.parse_esp_reply(d, in_udp=in_udp),
-                     "esp_udp" if in_udp else "esp")
+                     "esp_udp" if in_udp else "esp", renew=build)
 
 
 def _state(p: R.Pending | None) -> Exchange:

@@ -30,6 +30,8 @@ else:  # imported when the probe runs, not when the registry lists it
 
 IKE_PORT = 500
 NATT_PORT = 4500
+#: time the exchange needs after the local ports are ours
+PORT_EXCHANGE_S = 2.7
 
 
 class ReflectorInfo(TypedDict):
@@ -54,7 +56,8 @@ class PortMapping(TypedDict, total=False):
 class Values(TypedDict, total=False):
     reflectors: list[ReflectorInfo]
     local_address: str | None
-    #: per source: ok, no_privileges, in_use, ``error: ...``
+    #: per source: ok, no_privileges, in_use (another program), ``busy: ...`` (clinicnet's IKE
+    #: probe held the port all run), ``error: ...``
     bind: dict[str, str]
     mappings: list[PortMapping]
     nat_present: bool | None
@@ -131,8 +134,15 @@ def probe(ctx: ProbeContext) -> ProbeResult:
     socks: list[socket.socket] = []
     binds: dict[str, str] = {}
     jobs: list[tuple[R.Pending, str, int]] = []
+    # local UDP 500/4500 are shared with the IKE probe's source-port-500 attempt: wait our
+    # turn, leaving time for the exchange, so "in_use" is never clinicnet itself (issue 9)
+    ports = R.LOCAL_IKE_PORTS
+    own = ports.take("nat_mapping", max(0.0, ctx.remaining() - PORT_EXCHANGE_S))
     try:
         for source, port in (("500", IKE_PORT), ("4500", NATT_PORT), ("ephemeral", 0)):
+            if port and not own:
+                binds[source] = f"busy: clinicnet's {ports.holder or 'IKE'} probe held it for the whole run"
+                continue
             s, state = _bind(port)
             binds[source] = state
             if s is None:
@@ -148,6 +158,8 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         R.exchange([j[0] for j in jobs], R.until(ctx, 2.5), resend=0.5, max_sends=4)
     finally:
         R.close_all(socks)
+        if own:
+            ports.release()
     mappings = [_mapping(p, source, lport) for p, source, lport in jobs]
     answered = [m for m in mappings if m["state"] == "answered"]
     local = R.local_address_towards(first)

@@ -5,7 +5,8 @@ Issue 10's scenarios (IKEv1-only gateways, a gateway that ignores IKEv2, 20 % lo
 row says which findings must appear, which must not (a finding the line does not justify is a
 false alarm), the verdict, and for the slow line the band the reported IKE round trip must lie
 in.  ``bench/bench_field.py`` runs every row N times and counts how often today's code misses;
-a lab test can run the same rows (``check`` returns the problems of one report).
+``tests/lab/test_field_lab.py`` runs the same rows in CI (``check`` returns the problems of one
+report; ``CLINICNET_FIELD_RUNS=10`` for ten runs each).
 
 Every row has a strongSwan gateway and a reflector, as a clinic with a vendor's configuration
 would; nothing on any of these lines blocks IKE, ESP, fragments or the internet.

@@ -224,13 +224,20 @@ def test_invalid_ke_is_retried_with_the_requested_group(make_lab: Any) -> None:
 
 def test_no_proposal_chosen_still_proves_the_path(make_lab: Any) -> None:
     lab = make_lab(nat_layers=1)
-    start_charon(lab, lab.tmpdir, ikev2_proposals="aes192-sha512-modp3072")
+    charon = start_charon(lab, lab.tmpdir, ikev2_proposals="aes192-sha512-modp3072")
     result = ike_cli(lab)
     t = target(result)
     assert result["status"] == "ok"
     assert (t["udp500"], t["udp4500"]) == ("answered", "answered")
     assert attempts(t, 500)[0]["outcome"] == "no_proposal_chosen"
-    assert t["nat"]["measured"] is False  # no SA_INIT response, no NAT_DETECTION notifies
+    # no SA_INIT response, so no NAT_DETECTION notifies: IKEv1 Main Mode on UDP 500 went on to
+    # message 3/4 and measured NAT from the gateway's NAT-D payloads (RFC 3947) instead
+    v1 = attempts(t, 500, version=1)
+    assert v1 and v1[0]["outcome"] == "ikev1_response", v1
+    assert t["nat"] == {"measured": True, "local_behind_nat": True, "remote_behind_nat": False,
+                        "method": "ikev1-natd"}
+    log = charon.log_text()
+    assert "NAT-D" in log and "remote host is behind NAT" in log
 
 
 def test_cookie_round_trip(make_lab: Any) -> None:
@@ -384,3 +391,25 @@ def test_dns_failure_is_a_resolve_error(make_lab: Any) -> None:
     assert result["status"] == "failed"
     assert t["address"] is None and t["resolve_error"] and t["attempts"] == []
     assert (t["udp500"], t["udp4500"]) == ("error", "error")
+
+
+@pytest.mark.parametrize(("gateway", "nat_layers"), [("ikev2-ignored", 1), ("ikev1-only", 0)])
+def test_ikev1_nat_detection_in_the_probe(make_lab: Any, gateway: str, nat_layers: int) -> None:
+    """The probe goes on to Main Mode 3/4 after an IKEv1 answer and takes NAT from the gateway's
+    NAT-D (RFC 3947), as charon's own log confirms; message 5 is never sent."""
+    lab = make_lab(nat_layers=nat_layers, gateway=gateway)
+    result = ike_cli(lab, timeout=3.0)
+    t = target(result)
+    assert result["status"] == "ok"
+    v1 = [a for a in t["attempts"] if a["ike_version"] == 1 and a["answered"]]
+    assert v1 and all(a["outcome"] == "ikev1_response" for a in v1), t["attempts"]
+    assert all("Main Mode 3/4 for NAT detection" in a["detail"] for a in v1)
+    behind = nat_layers > 0
+    assert t["nat"] == {"measured": True, "local_behind_nat": behind, "remote_behind_nat": False,
+                        "method": "ikev1-natd"}
+    assert lab.charon is not None
+    lab.charon.wait_for_log("generating ID_PROT response 0 [ KE No NAT-D NAT-D ]")
+    log = lab.charon.log_text()
+    assert "parsed ID_PROT request 0 [ KE No NAT-D NAT-D ]" in log
+    assert ("remote host is behind NAT" in log) is behind
+    assert "ID_PROT request 0 [ ID" not in log  # message 5 never sent

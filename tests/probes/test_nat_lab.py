@@ -121,3 +121,22 @@ def test_hostile_upnp_answer_is_refused_not_a_crash(make_lab):
     assert p["values"]["upnp"]["state"] == "refused"
     assert p["reason_code"] == "layers+hostile"
     assert "DTD" in p["values"]["upnp"]["detail"]
+
+
+def test_ike_and_nat_mapping_take_turns_for_local_port_500(make_lab):
+    """One owner per run of this PC's UDP 500/4500 (issue 9): run concurrently, round after
+    round, neither probe ever sees its sibling as "an IKE daemon or VPN client"."""
+    import json
+    import sys
+
+    from tests.lab.harness import REPO_ROOT
+
+    lab = make_lab(nat_layers=1, gateway="strongswan", reflector=True)
+    proc = lab.run("pc", [sys.executable, "-m", "tests.probes.ports_race", A.GATEWAY_V4, A.REFLECTOR_V4,
+                          "--rounds", "12"], env={"PYTHONPATH": str(REPO_ROOT)}, cwd=REPO_ROOT, timeout=180)
+    rounds = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert len(rounds) == 12
+    for r in rounds:
+        assert r["nat_bind"]["500"] == "ok" and r["nat_bind"]["4500"] == "ok", r
+        assert r["ike_source_port_500"] == {"4": "ok"}, r
+        assert r["ike_fixed"] and r["ike_fixed"][0][0] != "local_error", r

@@ -9,7 +9,11 @@ but eats UDP 500 is exactly what must be found. Every target gets:
   an ephemeral source port, and with administrator rights also from source
   port 500 (some firewalls and NATs treat 500->500 specially);
 * IKEv1 Main Mode on the ports where IKEv2 got no answer within
-  :data:`IKEV1_DELAY` (a gateway that speaks only IKEv1 stays silent to IKEv2).
+  :data:`IKEV1_DELAY` (a gateway that speaks only IKEv1 stays silent to IKEv2),
+  and on UDP 500 when IKEv2 was only refused (NO_PROPOSAL_CHOSEN: an IKEv1-only
+  gateway). After a Main Mode answer that chose a proposal the probe sends
+  message 3 (KE, nonce, NAT-D) and reads NAT from the gateway's NAT-D in message
+  4 (RFC 3947), unauthenticated and before any identity; message 5 is never sent.
   IKEv1 is not sent when IKEv2 already answered, because every request leaves a
   half-open SA on the gateway and strongSwan's defaults answer the 4th half-open
   SA per address with COOKIE and silently drop the 6th: a probe that floods its
@@ -25,7 +29,12 @@ Replies go through the defensive parsers in :mod:`clinicnet.wire`; anything that
 is not a valid answer to our request is ignored but reported.
 
 NAT is measured from the gateway's own NAT_DETECTION notifies (RFC 7296
-§2.23): what the gateway saw as our source is compared with what we used.
+§2.23), or its NAT-D payloads in IKEv1 Main Mode 4 (RFC 3947): what the
+gateway saw as our source is compared with what we used.
+
+Local UDP 500 is shared with the NAT-mapping probe through
+``_exchange.LOCAL_IKE_PORTS``: the source-port-500 attempt waits its turn, so
+"in use" always means another program on this PC.
 
 The package: this module is the probe's face (``SPEC``, the values it writes,
 ``probe``), kept free of the wire codecs so listing the probes stays cheap;
@@ -80,7 +89,8 @@ class Attempt(TypedDict, total=False):
     source_port: int | None
     fixed_source_port: bool
     #: response, cookie, invalid_ke, notify, ikev1_response, ... (a ``ReplyKind``),
-    #: icmp_* (``system.icmp.OUTCOMES``), timeout, malformed, send_error
+    #: icmp_* (``system.icmp.OUTCOMES``), timeout, malformed, send_error, local_error
+    #: (this PC failed: socket, bind, building the request; says nothing of the network)
     outcome: str
     answered: bool
     rtt_ms: float | None
@@ -146,6 +156,10 @@ SPEC = ProbeSpec(
             en="no IKE answer on UDP 500 or 4500 from: {targets}",
         ),
         "answered": Text(ja="すべての VPN 装置が IKE に応答しました", en="every target answered IKE"),
+        "local_error": Text(
+            ja="この PC 側の問題で IKE を送れなかったため、測定できませんでした（{targets}: {error}）",
+            en="IKE could not be sent because of a problem on this PC, not the network ({targets}: {error})",
+        ),
     },
 )
 

@@ -14,7 +14,7 @@ from typing import Any, cast
 from clinicnet.model import ProbeResult, Status
 from clinicnet.probes._deadline import resolve
 from clinicnet.probes.ike import IKE_PORT, NAT_T_PORT, SPEC, Nat, Target, Values, VendorIdJson
-from clinicnet.probes.ike.exchange import ICMP_OUTCOMES, AttemptResult, Engine, source_port_500
+from clinicnet.probes.ike.exchange import ICMP_OUTCOMES, LOCAL_ERROR, AttemptResult, Engine
 from clinicnet.probes.interface import ProbeContext, Stopwatch
 from clinicnet.wire.ike import VendorId, natd_hash
 
@@ -30,21 +30,25 @@ def run(ctx: ProbeContext, *, ikev1_always: bool = False) -> ProbeResult:
         return watch.result(Status.SKIPPED, "no_target", {"targets": []})
     deadline = ctx.deadline - DEADLINE_MARGIN
     resolved = _resolve_all(ctx.targets, deadline)
-    sport500 = source_port_500(ctx.privileged, {fam for _a, fam, _e in resolved if fam})
     engine = Engine(deadline, ikev1_always)
     for index, (address, family, _err) in enumerate(resolved):
         if address is None or family is None:
             continue
-        engine.plan(index, address, family, sport500.get(family))
+        engine.plan(index, address, family, ctx.privileged)
     engine.loop()
     targets = [
         target_values(name, res, engine.results_for(i), engine.notes_for(i))
         for i, (name, res) in enumerate(zip(ctx.targets, resolved, strict=True))
     ]
-    values: Values = {"targets": targets, "source_port_500": {str(k): v for k, v in sport500.items()}}
-    silent = [t["target"] for t in targets if not answered_any(t)]
+    values: Values = {"targets": targets, "source_port_500": {str(k): v for k, v in engine.sport500.items()}}
+    silent = [t for t in targets if not answered_any(t)]
+    local = [t for t in silent if t["attempts"] and all(a["outcome"] == LOCAL_ERROR for a in t["attempts"])]
+    if silent and len(local) == len(silent):
+        # nothing was learnt about the network: a failure of this PC, never "unreachable" (issue 9)
+        return watch.result(Status.ERROR, "local_error", values,
+                            targets=", ".join(t["target"] for t in local), error=local[0]["attempts"][0]["detail"])
     if silent:
-        return watch.result(Status.FAILED, "silent", values, targets=", ".join(silent))
+        return watch.result(Status.FAILED, "silent", values, targets=", ".join(t["target"] for t in silent))
     return watch.result(Status.OK, "answered", values)
 
 
@@ -142,11 +146,13 @@ def target_values(
     icmp = next((a.outcome for a in attempts if a.outcome in ICMP_OUTCOMES), None)
     icmp_from = next((a.icmp.offender for a in attempts if a.icmp is not None and a.icmp.offender), None)
     measured = [a.nat for a in attempts if a.nat is not None and a.nat.measured]
+    tried = [a.nat for a in attempts if a.nat is not None]
     nat: Nat = {
         "measured": bool(measured),
         "local_behind_nat": any(n.local_behind_nat for n in measured) if measured else None,
         "remote_behind_nat": any(n.remote_behind_nat for n in measured) if measured else None,
-        "method": "ikev2-natd",
+        # IKEv2's NAT_DETECTION notifies, or IKEv1's NAT-D from Main Mode 4 (RFC 3947)
+        "method": (measured or tried)[0].method if (measured or tried) else "ikev2-natd",
     }
     vids: dict[str, VendorId] = {}
     for a in attempts:

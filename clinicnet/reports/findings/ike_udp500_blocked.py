@@ -4,9 +4,16 @@ TCP) or from any target.
 "Answers otherwise" is read as an IKE answer on UDP 4500 or an ICMP port-unreachable
 from the target itself (``_evidence.answers_otherwise``); a target that answers nothing
 at all is ``ike.unreachable``.
+
+Loss is not a block (issue 10): where the reflector measured the line's loss, a silence
+that loss alone explains with 1 % or more (every one of the port's transmissions lost by
+chance) is not called a block; ``path.lossy`` says what the line does instead.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from clinicnet.model import Finding, Severity, Text
 from clinicnet.reports.findings._evidence import answers_otherwise, attempt_summary, ike_targets
@@ -78,8 +85,24 @@ FINDING = FindingSpec(
 )
 
 
+#: a silence more likely than this by chance alone is no block
+ALPHA = 0.01
+
+
+def silence_by_chance(ev: Evidence, t: Mapping[str, Any], port: int) -> float | None:
+    """Chance that every transmission to ``port`` was lost on a line with the measured loss
+    (the round-trip loss's 95 % upper bound from the fragments probe's meter); None unmeasured."""
+    loss: Mapping[str, Any] = ev.values("fragments").get("loss") or {}
+    if not loss.get("samples"):
+        return None
+    sent = sum(int(a.get("sent") or 0) for a in t.get("attempts", []) if a.get("port") == port)
+    return float(loss.get("round_trip_high", 1.0)) ** sent
+
+
 def check(ev: Evidence) -> Finding | None:
-    bad = [t for t in ike_targets(ev) if t.get("udp500") != "answered" and answers_otherwise(t, 500)]
+    # "error": UDP 500 could not be tested from this PC (a local failure), which says nothing of the network
+    bad = [t for t in ike_targets(ev) if t.get("udp500") not in ("answered", "error") and answers_otherwise(t, 500)
+           and (silence_by_chance(ev, t, 500) or 0.0) < ALPHA]
     if not bad:
         return None
     return finding(
