@@ -123,7 +123,7 @@ def udp_socket(bind_port: int | None = None, *, pmtudisc: str | None = DF_OFF,
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         if bind_port is not None:
-            s.bind(("0.0.0.0", bind_port))
+            udp.bind_exclusive(s, ("0.0.0.0", bind_port))  # Windows: SO_EXCLUSIVEADDRUSE
         icmp.enable(s)
         if pmtudisc is not None:
             udp.fragment_policy(s, pmtudisc)
@@ -345,8 +345,13 @@ def _drain(sock: socket.socket, pendings: list[Pending]) -> None:
             data, arrival = udp.receive(sock, 65535)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:
-            continue  # the pending error of a connected socket, already read from the queue
+        except OSError as exc:
+            # The pending error of a connected socket: where the OS queues ICMP (Linux) it was
+            # read above; where it does not (Windows), a port unreachable surfaces here as
+            # WSAECONNRESET and is that ICMP, for the request it answers.
+            if not icmp.errors_on_udp_socket and (err := icmp.after_error(sock, exc)) is not None:
+                attribute([err], pendings)
+            continue
         now = time.monotonic()
         frag = arrival.fragment
         if raw_ipv4:

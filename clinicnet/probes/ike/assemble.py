@@ -6,6 +6,7 @@ the attempts stay in the values as evidence for the technician.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import time
@@ -80,14 +81,18 @@ def _resolve_all(targets: tuple[str, ...], deadline: float) -> list[Resolved]:
     Resolution may use at most half the remaining time, so a dead resolver still
     leaves time to probe the targets given as addresses.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from clinicnet.probes._deadline import run_all
 
     budget_end = time.monotonic() + max(0.0, (deadline - time.monotonic()) / 2)
     names = [t for t in targets if _literal(t) is None]
     found: dict[str, Resolved] = {}
     if names:
-        with ThreadPoolExecutor(max_workers=min(8, len(names)), thread_name_prefix="clinicnet-ike-dns") as pool:
-            found = dict(zip(names, pool.map(lambda n: _resolve_one(n, budget_end), names), strict=True))
+        # daemon threads, not a pool: a hung resolver must not keep the process alive after the run
+        outs = run_all([functools.partial(_resolve_one, n, budget_end) for n in names], budget_end + 0.2,
+                       name="clinicnet-ike-dns")
+        for n, out in zip(names, outs, strict=True):
+            found[n] = out.value if out.value is not None else (None, None, "timeout" if out.timed_out else
+                                                                 f"error: {out.error!r}")
     return [_literal(t) or found[t] for t in targets]
 
 

@@ -39,6 +39,7 @@ from typing import Any, cast
 from clinicnet.probes._exchange import LOCAL_IKE_PORTS
 from clinicnet.probes.ike import IKE_PORT, NAT_T_PORT, Attempt, AttemptNat, Icmp, VendorIdJson
 from clinicnet.system import icmp as icmp_errors
+from clinicnet.system import udp
 from clinicnet.wire import dh, ikev1, ikev2
 from clinicnet.wire.ike import (
     NatDetection,
@@ -189,7 +190,7 @@ def source_port_500_free(family: int) -> str:
         with socket.socket(fam, socket.SOCK_DGRAM) as s:
             if fam == socket.AF_INET6:
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", IKE_PORT))
+            udp.bind_exclusive(s, ("::" if fam == socket.AF_INET6 else "0.0.0.0", IKE_PORT))
         return "ok"
     except OSError as exc:
         if exc.errno == errno_mod.EADDRINUSE:
@@ -299,7 +300,7 @@ class Engine:
             icmp_errors.enable(sock)
             if a.fixed_sport:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(("::" if a.family == socket.AF_INET6 else "0.0.0.0", IKE_PORT))
+                udp.bind_exclusive(sock, ("::" if a.family == socket.AF_INET6 else "0.0.0.0", IKE_PORT))
         except OSError as exc:
             self._finish(a, LOCAL_ERROR, _local_error_text(exc, "cannot bind the UDP socket on this PC"))
             return

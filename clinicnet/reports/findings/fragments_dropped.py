@@ -5,6 +5,7 @@ for IKE fragmentation.
 from __future__ import annotations
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import fragments as fragments_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 FINDING = FindingSpec(
@@ -63,7 +64,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    v = ev.values("fragments")
+    v = ev.of(fragments_probe.SPEC)
     up = v.get("fragments_up_pass")
     down = v.get("fragments_down_pass")
     if up is not False and down is not False:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import fragments as fragments_probe
 from clinicnet.reports.findings._evidence import answers_otherwise, attempt_summary, ike_targets
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
@@ -92,7 +93,7 @@ ALPHA = 0.01
 def silence_by_chance(ev: Evidence, t: Mapping[str, Any], port: int) -> float | None:
     """Chance that every transmission to ``port`` was lost on a line with the measured loss
     (the round-trip loss's 95 % upper bound from the fragments probe's meter); None unmeasured."""
-    loss: Mapping[str, Any] = ev.values("fragments").get("loss") or {}
+    loss: Mapping[str, Any] = ev.of(fragments_probe.SPEC).get("loss") or {}
     if not loss.get("samples"):
         return None
     sent = sum(int(a.get("sent") or 0) for a in t.get("attempts", []) if a.get("port") == port)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import fragments as fragments_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 #: Ethernet's MTU: anything smaller on the path costs IPsec its headroom
@@ -63,7 +64,7 @@ FINDING = FindingSpec(
 
 
 def check(ev: Evidence) -> Finding | None:
-    pmtu: Mapping[str, Any] = ev.values("fragments").get("pmtu") or {}
+    pmtu: Mapping[str, Any] = ev.of(fragments_probe.SPEC).get("pmtu") or {}
     path_mtu = pmtu.get("path_mtu")
     black_hole = bool(pmtu.get("black_hole"))
     if not black_hole and not (isinstance(path_mtu, int) and path_mtu < FULL_MTU):

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicnet.model import Finding, Severity, Text
+from clinicnet.probes import fragments as fragments_probe
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
 
 #: a round-trip loss rate worth a warning: a wired clinic line loses well under 1 %
@@ -88,7 +89,7 @@ def lossy(loss: Mapping[str, Any]) -> bool:
 
 
 def check(ev: Evidence) -> Finding | None:
-    loss: Mapping[str, Any] = ev.values("fragments").get("loss") or {}
+    loss: Mapping[str, Any] = ev.of(fragments_probe.SPEC).get("loss") or {}
     if not lossy(loss):
         return None
     return finding(
@@ -98,5 +99,5 @@ def check(ev: Evidence) -> Finding | None:
         round_trips=loss.get("samples"),
         lost=loss.get("lost"),
         measured_from=loss.get("source"),
-        reflector=ev.values("fragments").get("reflector"),
+        reflector=ev.of(fragments_probe.SPEC).get("reflector"),
     )
