@@ -11,6 +11,7 @@ at exit; ``read_until`` reads a stream under an absolute deadline.
 from __future__ import annotations
 
 import ipaddress
+import selectors
 import socket
 import threading
 import time
@@ -267,3 +268,16 @@ def read_until(sock: socket.socket, deadline: float, limit: int,
         if enough is not None and enough(bytes(data)):
             return bytes(data), "enough"
     return bytes(data), "limit"
+
+
+def select(sel: selectors.BaseSelector, timeout: float) -> list[tuple[selectors.SelectorKey, int]]:
+    """``sel.select(timeout)`` that also works with nothing registered.
+
+    Windows' select() refuses three empty sets (WSAEINVAL, 10022) where POSIX just
+    waits; an exchange whose sockets have all finished, or whose next socket is not
+    open yet, must wait the same way on both.
+    """
+    if not sel.get_map():
+        time.sleep(max(0.0, timeout))
+        return []
+    return sel.select(timeout)

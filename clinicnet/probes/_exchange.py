@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clinicnet.netaddr import address_kind  # noqa: F401  (the probes use it as R.address_kind)
+from clinicnet.probes import _deadline
 from clinicnet.probes._deadline import resolve as resolve_within
 from clinicnet.probes.interface import ProbeContext
 from clinicnet.system import icmp, udp
@@ -330,7 +331,7 @@ def exchange(
             wake = min([until, *(p.next_send for p in sending)])
             if stop is not None or any(p.meter for p in open_):
                 wake = min(wake, now + 0.2)  # a meter's grace ends without any event
-            for key, _ in sel.select(timeout=max(0.0, wake - time.monotonic())):
+            for key, _ in _deadline.select(sel, max(0.0, wake - time.monotonic())):
                 fd = key.data
                 _drain(socks[fd], by_sock[fd])
     finally:

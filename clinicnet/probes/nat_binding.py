@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
 from clinicnet.model import ProbeResult, Status, Text
+from clinicnet.probes import _deadline
 from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
 
 if TYPE_CHECKING:
@@ -391,7 +392,7 @@ class _Session:
     def drain(self, timeout: float) -> None:
         from clinicnet.wire import reflector as wire
 
-        for key, _ in self.sel.select(timeout=max(0.0, timeout)):
+        for key, _ in _deadline.select(self.sel, max(0.0, timeout)):
             sock = key.fileobj
             assert isinstance(sock, socket.socket)
             asks = self.by_fd.get(sock.fileno(), [])

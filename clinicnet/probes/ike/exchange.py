@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from clinicnet.probes import _deadline
 from clinicnet.probes._exchange import LOCAL_IKE_PORTS
 from clinicnet.probes.ike import IKE_PORT, NAT_T_PORT, Attempt, AttemptNat, Icmp, VendorIdJson
 from clinicnet.system import icmp as icmp_errors
@@ -253,7 +254,7 @@ class Engine:
                 if not wake:
                     return
                 timeout = max(0.0, min(min(wake), self.deadline) - time.monotonic())
-                for key, _events in self.sel.select(timeout):
+                for key, _events in _deadline.select(self.sel, timeout):
                     attempt: _Attempt = key.data
                     if not attempt.done:
                         self._readable(attempt)
