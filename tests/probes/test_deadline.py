@@ -166,3 +166,23 @@ def test_the_internet_probe_against_a_drip_ends_on_time_and_leaves_no_thread_to_
     assert result.status is Status.OK
     v4 = result.values["checks"][0]["ipv4"]
     assert v4["state"] == "reachable" and v4["http_status"] == 200 and "cut short" in v4["detail"]
+
+
+def test_select_with_nothing_registered_waits_instead_of_failing() -> None:
+    """Windows' select() refuses three empty sets (WSAEINVAL); the probes' wait must not call it then."""
+    import selectors
+    import time
+
+    from clinicnet.probes import _deadline
+
+    class WindowsLikeSelector(selectors.SelectSelector):
+        def select(self, timeout=None):  # type: ignore[no-untyped-def]
+            if not self.get_map():
+                raise OSError(10022, "An invalid argument was supplied")
+            return super().select(timeout)
+
+    sel = WindowsLikeSelector()
+    t0 = time.monotonic()
+    assert _deadline.select(sel, 0.2) == []
+    assert 0.18 <= time.monotonic() - t0 < 0.5
+    sel.close()
