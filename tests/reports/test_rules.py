@@ -265,3 +265,18 @@ def test_clock_skew_prefers_ntp_and_shows_both_sources():
     # NTP not measured (skipped): the Date header decides as before
     skipped = e.pr("ntp", Status.SKIPPED)
     assert ids(e.healthy(internet=inet_off, ntp=skipped))["clock.skew"].evidence["source"] == "http-date"
+
+
+def test_dns_silence_on_a_lossy_path_is_not_dns_failed_but_an_answer_that_says_no_is():
+    names = [{"name": "gw.example", "resolved": False, "ipv4": {"addresses": [], "error": "timeout"},
+              "ipv6": {"addresses": [], "error": "no_answer"}}]
+    dns = e.pr("dns", Status.FAILED, names=names, all_resolved=False, resolvers=["192.0.2.53"])
+    inet = e.pr("internet", **{**e.internet().values, "ip_literal_ok": True})
+    lossy = e.pr("fragments", loss={"samples": 40, "lost": 14, "round_trip": 0.35, "one_way": 0.19})
+    clean = e.pr("fragments", loss={"samples": 40, "lost": 0, "round_trip": 0.0, "one_way": 0.0})
+    assert "dns.failed" in ids(e.healthy(dns=dns, internet=inet, fragments=clean))
+    got = ids(e.healthy(dns=dns, internet=inet, fragments=lossy))
+    assert "dns.failed" not in got and "path.lossy" in got
+    nxdomain = [{**names[0], "ipv4": {"addresses": [], "error": "no_answer"}}]
+    said_no = e.pr("dns", Status.FAILED, names=nxdomain, all_resolved=False, resolvers=["192.0.2.53"])
+    assert "dns.failed" in ids(e.healthy(dns=said_no, internet=inet, fragments=lossy))

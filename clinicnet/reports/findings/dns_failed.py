@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from clinicnet.model import Finding, Severity, Text
 from clinicnet.probes import dns as dns_probe
+from clinicnet.probes import fragments as fragments_probe
 from clinicnet.probes import internet as internet_probe
 from clinicnet.reports.findings._evidence import ike_answered_any, vpn_up
 from clinicnet.reports.findings.interface import Evidence, FindingSpec, finding
@@ -59,6 +62,26 @@ FINDING = FindingSpec(
 )
 
 
+#: resolver errors that mean "no answer came", as opposed to an answer that said no
+_SILENT = {"timeout", "no_response"}
+
+
+def _silence_explained_by_loss(ev: Evidence, failed: list[Any]) -> bool:
+    """Every failed lookup went unanswered, on a path measured to lose packets (``path.lossy``).
+
+    DNS is retried on Windows' schedule within the deadline, but a few exchanges on a line
+    losing a fifth of its packets each way can all be lost; an answer that said "no such
+    name" or "server failure" is a fault whatever the line, and is never excused here.
+    """
+    from clinicnet.reports.findings.path_lossy import lossy
+
+    loss = ev.of(fragments_probe.SPEC).get("loss") or {}
+    if not failed or not lossy(loss):
+        return False
+    # the A lookup decides (the VPN runs over IPv4); an AAAA "no_answer" may be a name without one
+    return all((n.get("ipv4") or {}).get("error") in _SILENT for n in failed)
+
+
 def check(ev: Evidence) -> Finding | None:
     dns = ev.of(dns_probe.SPEC)
     inet = ev.of(internet_probe.SPEC)
@@ -70,6 +93,8 @@ def check(ev: Evidence) -> Finding | None:
     if not ip_works:
         return None  # cannot tell a DNS fault from a line fault: internet.down says it
     failed = [n for n in dns.get("names", []) if not n.get("resolved")]
+    if _silence_explained_by_loss(ev, failed):
+        return None  # a loss is not a block: path.lossy says it
     return finding(
         FINDING,
         names={n["name"]: n["ipv4"].get("error") for n in failed},
