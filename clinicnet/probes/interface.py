@@ -137,6 +137,9 @@ COMMON_REASONS: Mapping[str, Text] = {
         ja="リフレクタ（--reflector）が指定されていないため、測定していません",
         en="no reflector given (--reflector HOST): this needs a clinicnet reflector",
     ),
+    "unresolved": Text(
+        ja="リフレクタの名前を解決できませんでした", en="no reflector address could be resolved"
+    ),
     "no_privileges": Text(
         ja="管理者権限が必要なため、測定していません",
         en="needs administrator/root privileges; run as administrator to measure it",

@@ -133,9 +133,6 @@ SPEC = ProbeSpec(
     values=Values,
     options=("reflectors",),
     reasons={
-        "unresolved": Text(
-            ja="リフレクタの名前を解決できませんでした", en="no reflector address could be resolved"
-        ),
         "silent": Text(
             ja="リフレクタから応答がないため、変換保持時間を測定できません",
             en="the reflector did not answer: the binding lifetime cannot be measured",

@@ -76,9 +76,6 @@ SPEC = ProbeSpec(
     values=Values,
     options=("reflectors",),
     reasons={
-        "unresolved": Text(
-            ja="リフレクタの名前を解決できませんでした", en="no reflector address could be resolved"
-        ),
         "silent": Text(
             ja="リフレクタから応答がないため、NAT の変換方法を測定できません",
             en="the reflector did not answer: the NAT mapping cannot be measured",
