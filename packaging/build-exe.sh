@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dist="${1:-dist}"
 work="${CLINICNET_BUILD_DIR:-build/pyinstaller}"
+# the project's venv (dev/install) when there is one: a stock Debian python3 lacks the dependencies
+if [ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; fi
 py="${PYTHON:-python3}"
 
 with=()

@@ -75,6 +75,9 @@ class Report:
         if not (tail.isascii() and tail.isdigit()) or int(tail) < 1:
             raise ReportFormatError(f"unknown schema {schema!r}")
         version = int(tail)
+        redacted = data.get("redacted", False)
+        if not isinstance(redacted, bool):  # "no" must not read as True: the flag says what a reader may see
+            raise ReportFormatError(f"'redacted' must be true or false, not {redacted!r}")
         if version > SCHEMA_VERSION:
             raise ReportFormatError(
                 f"this result uses schema {schema}, newer than this clinicnet "
@@ -85,7 +88,7 @@ class Report:
                 schema=schema,
                 clinicnet_version=str(data.get("clinicnet_version", "")),
                 created_at=str(data["created_at"]),
-                redacted=bool(data.get("redacted", False)),
+                redacted=redacted,
                 host=dict(data.get("host") or {}),
                 settings=dict(data.get("settings") or {}),
                 verdict=Verdict(data["verdict"]),

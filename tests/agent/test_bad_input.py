@@ -90,6 +90,15 @@ def test_impossible_schema_versions_are_refused(tmp_path: Path, schema: str) -> 
     assert_one_line(run("report", str(bad)), "unknown schema")
 
 
+@pytest.mark.parametrize("flag", ["no", "false", 0, None])
+def test_a_redacted_flag_that_is_not_a_boolean_is_refused(tmp_path: Path, flag: object) -> None:
+    """``"redacted": "no"`` must not read as True (nor 0 as False): the flag tells a reader what they may see."""
+    bad = tmp_path / "r.json"
+    bad.write_text(json.dumps({"schema": "clinicnet.report/1", "created_at": "x", "verdict": "ready",
+                               "redacted": flag}), encoding="utf-8")
+    assert_one_line(run("report", str(bad)), "redacted")
+
+
 # --- file names ----------------------------------------------------------------------------
 
 
