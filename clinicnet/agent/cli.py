@@ -176,7 +176,8 @@ def build_parser(probe_settings: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
-def _lang(choice: str | None) -> str:
+def lang_of(choice: str | None) -> str:
+    """The report language: the one asked for, else the system's (Japanese on a Japanese Windows)."""
     if choice:
         return choice
     from clinicnet import system
@@ -212,7 +213,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         "long": args.long,
     }
     settings = config.build(cli, args.config)
-    lang = _lang(settings.lang)
+    lang = lang_of(settings.lang)
     outputs = _outputs(settings.json, settings.html, settings.markdown)
     if args.capture and not args.bundle:
         raise UsageError("--capture needs --bundle PATH.zip (the capture goes into the bundle)")
@@ -351,7 +352,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.result}: {exc}") from None
     except RecursionError:
         raise UsageError(f"{args.result}: nested too deeply: not a clinicnet result") from None
-    lang = _lang(args.lang)
+    lang = lang_of(args.lang)
     outputs = _outputs(args.json, args.html, args.markdown)
     return _emit(report, outputs, lang, redact=bool(args.redact), quiet=bool(args.quiet), announce=False)
 
@@ -371,7 +372,7 @@ def cmd_ike(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render(result, _lang(args.lang)))
+        print(render(result, lang_of(args.lang)))
     return 0 if result.ok else 3
 
 
@@ -392,7 +393,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
 
     from clinicnet.reports.catalogue import CATALOGUE
 
-    lang = _lang(args.lang)
+    lang = lang_of(args.lang)
     if args.json:
         print(json.dumps([
             {"id": e.id, "severity": e.severity.value, "g_refs": list(e.g_refs),
@@ -420,7 +421,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     e = CATALOGUE.get(args.finding_id)
     if e is None:
         raise UsageError(f"unknown finding id {args.finding_id!r} (see: clinicnet findings)")
-    lang = i18n.norm_lang(_lang(args.lang))
+    lang = i18n.norm_lang(lang_of(args.lang))
     print(f"{e.id} [{e.severity.value}] {e.title.get(lang)}")
     if e.severity_note:
         print(f"  ({e.severity_note})")

@@ -333,7 +333,7 @@ def parse_duration(text: str, what: str) -> float:
 def run_cli(args: Any) -> int:
     """``clinicnet watch``: settings as for diagnose, rounds until --for or Ctrl-C, then the report."""
     from clinicnet.agent import config, output
-    from clinicnet.agent.cli import _lang, probe_settings_of
+    from clinicnet.agent.cli import lang_of, probe_settings_of
     from clinicnet.agent.diagnose import context
     from clinicnet.agent.runner import run_probes
     from clinicnet.probes import registry
@@ -350,7 +350,7 @@ def run_cli(args: Any) -> int:
         "probe_settings": probe_settings_of(args),
     }, args.config)
 
-    lang = _lang(settings.lang)
+    lang = lang_of(settings.lang)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = Path(settings.output_dir or ".")
     state = StateFile(Path(args.state) if args.state else base / f"clinicnet-watch-{stamp}.jsonl")
@@ -378,12 +378,12 @@ def run_cli(args: Any) -> int:
                    progress=None if settings.quiet else sys.stderr, lang=lang, long=long)
     data = result.to_json()
     if settings.redact:
-        from clinicnet.reports.redact import Redactor
+        from clinicnet.reports.redact import Redactor, host_of
 
         r = Redactor()
         for key in ("targets", "reflectors", "internet_checks", "dns_names"):
             for v in settings.public().get(key) or []:
-                if isinstance(v, str) and (h := _host(v)):
+                if isinstance(v, str) and (h := host_of(v)):
                     r.add_hostname(h)
         data = r.value(data)
         data["redacted"] = True
@@ -399,9 +399,3 @@ def run_cli(args: Any) -> int:
     if not settings.quiet and "-" not in outputs.values():
         sys.stdout.write(render_watch.render_text(data, lang))
     return result.exit_code()
-
-
-def _host(entry: str) -> str | None:
-    from clinicnet.reports.redact import host_of
-
-    return host_of(entry)

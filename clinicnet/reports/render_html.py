@@ -195,15 +195,6 @@ def render(report: Report, lang: str) -> str:
     lang = i18n.norm_lang(lang)
     v = report.verdict
     title = f"clinicnet: {i18n.verdict_label(v, lang)} ({host_summary(report)}, {report.created_at})"
-    head = Markup(
-        '<meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="color-scheme" content="light">'
-        f'<meta name="generator" content="clinicnet {esc(report.clinicnet_version)}">'
-        f"<title>{esc(title)}</title>"
-        f"<style>{_CSS}</style>"
-    )
     body = join(
         [
             el(
@@ -224,6 +215,21 @@ def render(report: Report, lang: str) -> str:
             _footer(report, lang),
             Markup(f"<script>{_JS}</script>"),
         ]
+    )
+    return document(title, body, lang, generator=report.clinicnet_version)
+
+
+def document(title: str, body: Markup, lang: str, *, generator: str | None = None) -> str:
+    """One complete, self-contained HTML page (the report, the watch report): the same head,
+    style sheet and Content-Security-Policy for every page clinicnet writes."""
+    gen = f'<meta name="generator" content="clinicnet {esc(generator)}">' if generator else ""
+    head = Markup(
+        '<meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="color-scheme" content="light">'
+        f"{gen}<title>{esc(title)}</title>"
+        f"<style>{_CSS}</style>"
     )
     return f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>{head}</head>\n<body>\n{body}\n</body>\n</html>\n'
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from clinicnet.model import Text
 from clinicnet.reports import timeline as TL
-from clinicnet.reports.render_html import _CSP, _CSS, Markup, el, esc, join
+from clinicnet.reports.render_html import Markup, document, el, join
 
 _T: dict[str, Text] = {
     "title": Text(ja="clinicnet 継続監視レポート", en="clinicnet watch report"),
@@ -80,7 +80,7 @@ def _intermittent_lines(data: Mapping[str, Any], lang: str) -> list[str]:
             continue
         line = _T["intermittent_line"].get(lang).format(
             signal=TL.signal_title(str(i.get("signal")), lang), count=i.get("outages"),
-            typical=TL._duration(float(i.get("typical_s") or 0)), longest=TL._duration(float(i.get("longest_s") or 0)),
+            typical=TL.duration_text(float(i.get("typical_s") or 0)), longest=TL.duration_text(float(i.get("longest_s") or 0)),
         )
         if i.get("down_at_end"):
             line += " " + _T["down_at_end"].get(lang)
@@ -109,12 +109,6 @@ def render_html(data: Mapping[str, Any], lang: str) -> str:
     tl = TL.build(_rounds(data))
     events = TL.render_text(tl, lang)
     title = _T["title"].get(lang)
-    head = Markup(
-        '<meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{_CSS}</style>"
-    )
     summary = f"{_T['rounds'].get(lang)}: {tl.rounds} · {_T['every'].get(lang)}: {data.get('every_s')} s"
     if data.get("interrupted"):
         summary += " " + _T["interrupted"].get(lang)
@@ -133,4 +127,4 @@ def render_html(data: Mapping[str, Any], lang: str) -> str:
            *[part for key, lines in (("long", _long_lines(data, lang)), ("findings", _finding_lines(data, lang)))
              if lines for part in (el("h2", _T[key].get(lang)), el("ul", *[el("li", x) for x in lines]))]),
     ])
-    return f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>{head}</head>\n<body>\n{body}\n</body>\n</html>\n'
+    return document(title, body, lang)

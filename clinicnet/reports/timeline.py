@@ -201,7 +201,7 @@ def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
-def _duration(s: float) -> str:
+def duration_text(s: float) -> str:
     s = max(0.0, s)
     if s < 90:
         return f"{s:.0f} s"
@@ -215,10 +215,10 @@ def outage_text(o: Outage, lang: str) -> str:
     if o.last_up is None:
         when += f" ({_WORDS['from_start'].get(lang)})"
     if o.back_up is None:
-        how_long = f">= {_duration(o.at_least_s)}, {_WORDS['open'].get(lang)}"
+        how_long = f">= {duration_text(o.at_least_s)}, {_WORDS['open'].get(lang)}"
     else:
         most = o.at_most_s
-        how_long = f"{_duration(o.at_least_s)} - {_duration(most)}" if most is not None else f">= {_duration(o.at_least_s)}"
+        how_long = f"{duration_text(o.at_least_s)} - {duration_text(most)}" if most is not None else f">= {duration_text(o.at_least_s)}"
         how_long += f", {_WORDS['up'].get(lang)} {_clock(o.back_up)}"
     return f"{when} {signal_title(o.signal, lang)} {_WORDS['down'].get(lang)} ({how_long})"
 
