@@ -90,16 +90,21 @@ class StateFile:
 
     path: Path
 
-    def load(self) -> tuple[dict[str, Any] | None, list[TL.Round]]:
-        """The header and the rounds; a torn last line (power loss mid-write) is ignored."""
+    def read(self) -> tuple[dict[str, Any] | None, list[TL.Round], list[ProbeResult]]:
+        """The header, the rounds and the long probes' results, in one pass over the file.
+
+        A torn last line (power loss mid-write) is ignored; a long result that does not
+        parse is skipped (it is evidence, not the timeline).
+        """
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
-            return None, []
+            return None, [], []
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read the watch state file {self.path}: {exc}") from None
         header: dict[str, Any] | None = None
         rounds: list[TL.Round] = []
+        longs: list[ProbeResult] = []
         for n, line in enumerate(lines):
             try:
                 rec = json.loads(line)
@@ -111,10 +116,17 @@ class StateFile:
                 if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
                     raise UsageError(f"{self.path} is not a clinicnet watch state file ({SCHEMA})")
                 header = rec
-                continue
-            if isinstance(rec, dict) and isinstance(rec.get("t"), int | float) and isinstance(rec.get("signals"), dict):
+            elif isinstance(rec, dict) and isinstance(rec.get("long"), dict):
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    longs.append(ProbeResult.from_json(rec["long"]))
+            elif isinstance(rec, dict) and isinstance(rec.get("t"), int | float) and isinstance(rec.get("signals"), dict):
                 rounds.append(TL.Round(float(rec["t"]), {str(k): (None if v is None else str(v))
                                                           for k, v in rec["signals"].items()}))
+        return header, rounds, longs
+
+    def load(self) -> tuple[dict[str, Any] | None, list[TL.Round]]:
+        """The header and the rounds."""
+        header, rounds, _longs = self.read()
         return header, rounds
 
     def drop_torn_tail(self) -> None:
@@ -149,19 +161,10 @@ class StateFile:
 
     def long_results(self) -> list[ProbeResult]:
         """The long probes' results recorded so far (a resumed run keeps its earlier ones)."""
-        out: list[ProbeResult] = []
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            return out
-        for line in lines[1:]:
-            try:
-                rec = json.loads(line)
-                if isinstance(rec, dict) and isinstance(rec.get("long"), dict):
-                    out.append(ProbeResult.from_json(rec["long"]))
-            except (ValueError, KeyError, TypeError, RecursionError):
-                continue
-        return out
+            return self.read()[2]
+        except UsageError:
+            return []
 
 
 def _notes(results: Sequence[ProbeResult]) -> dict[str, str]:
@@ -255,14 +258,13 @@ def watch(
     rounds in a daemon thread, at the start and then every ``long_every`` seconds; each
     result is recorded as it arrives, and one still running at the end is not waited for.
     """
-    header, rounds = state.load()
+    header, rounds, long_results = state.read()
     state.drop_torn_tail()
     if header is None:
         header = {"schema": SCHEMA, "clinicnet_version": __version__, "started_at": clock(),
                   "every_s": every, "for_s": duration, "settings": dict(settings)}
         state.start(header)
     # the header is on disk before anything else is appended (the long probe's thread included)
-    long_results = state.long_results()
     stop = threading.Event()
     if long is not None:
         def run_long() -> None:

@@ -139,8 +139,7 @@ def offset_and_delay(t1: float, t2: float, t3: float, t4: float) -> tuple[float,
 
 def query(server: str, deadline: float, *, port: int = NTP_PORT) -> ServerResult:
     """Up to ``ATTEMPTS`` requests to one server before ``deadline`` (absolute, ``time.monotonic``)."""
-    res = ServerResult(server=server, address=None, state="timeout", offset_s=None, delay_s=None,
-                       stratum=None, reference_id=None, sent=0, detail="")
+    res = _unanswered(server)
     found = resolve_within(server, max(0.0, deadline - time.monotonic()), port=port, socktype=socket.SOCK_DGRAM)
     if not found.addresses:
         _mark(res, "resolve_error", found.why() or "no address")
@@ -176,6 +175,12 @@ def query(server: str, deadline: float, *, port: int = NTP_PORT) -> ServerResult
             if _collect(sock, pending, min(deadline, now + (deadline - now) / (ATTEMPTS - attempt)), res):
                 return res
     return res
+
+
+def _unanswered(server: str, detail: str = "") -> ServerResult:
+    """A server's record before (or without) an answer: a timeout until something says otherwise."""
+    return ServerResult(server=server, address=None, state="timeout", offset_s=None, delay_s=None,
+                        stratum=None, reference_id=None, sent=0, detail=detail)
 
 
 def _mark(res: ServerResult, state: str, detail: str) -> None:
@@ -239,9 +244,7 @@ def probe(ctx: ProbeContext) -> ProbeResult:
         t.start()
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
-    results = [r if r is not None else ServerResult(server=s, address=None, state="timeout", offset_s=None,
-                                                      delay_s=None, stratum=None, reference_id=None, sent=0,
-                                                      detail="did not finish before the deadline")
+    results = [r if r is not None else _unanswered(s, "did not finish before the deadline")
                for r, s in zip(slots, servers, strict=True)]
     offsets = [r["offset_s"] for r in results if r["offset_s"] is not None]
     values: Values = {

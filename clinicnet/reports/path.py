@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, Literal
 
-from clinicnet.model import Finding, Severity, Status, Text
+from clinicnet.model import Finding, Severity, Text
 from clinicnet.reports.report import Report
 
 NodeKind = Literal["pc", "nat", "internet", "gateway", "reflector"]
@@ -86,8 +86,10 @@ class PathModel:
 
 
 def _values(report: Report, name: str) -> Mapping[str, Any]:
-    r = next((p for p in report.probes if p.name == name), None)
-    return r.values if r is not None and r.status in (Status.OK, Status.FAILED) else {}
+    """A probe's values if it measured (the rules' own accessor, so picture and findings read alike)."""
+    from clinicnet.reports.findings.interface import Evidence
+
+    return Evidence(report.probes).values(name)
 
 
 # A result file is input like any other (``clinicnet report`` reads files from
@@ -172,11 +174,8 @@ def build(report: Report) -> PathModel:
         for port in (500, 4500):
             lines.append(_ike_line(report, nodes, t, port, gw, edge))
     if ref is not None:
-        esp = _values(report, "esp")
-        if esp:
-            state: LineState = "pass" if esp.get("esp_passes") else ("blocked" if esp.get("esp_passes") is False else "unmeasured")
-        else:
-            state = "unmeasured"
+        passes = _values(report, "esp").get("esp_passes")
+        state: LineState = "pass" if passes else "blocked" if passes is False else "unmeasured"
         lines.append(_line(report, "ESP", ref, state, edge))
         frag = _values(report, "fragments")
         up, down = frag.get("fragments_up_pass"), frag.get("fragments_down_pass")
