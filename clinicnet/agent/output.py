@@ -36,6 +36,11 @@ def check_path(path: str) -> Path:
 
     Returns the folder the file goes into.
     """
+    return _checked(path)[0]
+
+
+def _checked(path: str) -> tuple[Path, os.stat_result | None]:
+    """:func:`check_path`'s checks; the folder, and what is at ``path`` now (None: nothing)."""
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     try:
@@ -46,14 +51,13 @@ def check_path(path: str) -> Path:
             raise UsageError(f"cannot write {path}: folder {parent} {what}")
         # is_dir() answers False for a name the system refuses (too long, bad
         # characters on Windows) only sometimes: ask the way the write will.
-        os.stat(target)
+        return parent, os.stat(target)
     except FileNotFoundError:
-        pass  # the usual case: a new file in an existing folder
+        return parent, None  # the usual case: a new file in an existing folder
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     except ValueError as exc:  # an embedded NUL
         raise UsageError(f"cannot write {path!r}: {exc}") from None
-    return parent
 
 
 def _destination(path: str) -> tuple[str | None, os.stat_result | None]:
@@ -63,13 +67,7 @@ def _destination(path: str) -> tuple[str | None, os.stat_result | None]:
     or ``/dev/stdout``, which are written into: renaming over them would, for root,
     swap ``/dev/null`` for a file.
     """
-    check_path(path)
-    try:
-        st: os.stat_result | None = os.stat(path)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _, st = _checked(path)  # one stat for the checks and the answer
     if st is not None and not stat.S_ISREG(st.st_mode):
         return None, st
     return (os.path.realpath(path) if os.path.islink(path) else path), st
