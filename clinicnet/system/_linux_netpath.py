@@ -1,7 +1,7 @@
 """Linux side of ``netpath``: what Linux answers without raw sockets or the probes' error queue.
 
 The TTL trace and the don't-fragment echo are not here: on Linux the probes read ICMP answers to
-their own UDP datagrams from the socket's error queue (``icmp_errors``), which needs no helper
+their own UDP datagrams from the socket's error queue (``system.icmp``), which needs no helper
 API; ``netpath`` raises ``NotOnThisPlatform`` for them instead of a second implementation.
 """
 
