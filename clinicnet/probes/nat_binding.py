@@ -358,11 +358,7 @@ class _Session:
 
     def close(self) -> None:
         self.sel.close()
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
+        R.close_all(self.socks)
 
     def ask(self, port: _Port, kind: str, delay: float, wave: int = 1) -> _Ask:
         sock = self._socket() if kind == "idle" else port.control
