@@ -29,23 +29,6 @@ class Outcome(Generic[T]):
     timed_out: bool = False
 
 
-def call_with_deadline(fn: Callable[[], T], timeout: float) -> Outcome[T]:
-    box: list[Outcome[T]] = []
-
-    def target() -> None:
-        try:
-            box.append(Outcome(value=fn()))
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller as data
-            box.append(Outcome(error=exc))
-
-    t = threading.Thread(target=target, daemon=True, name="clinicnet-deadline")
-    t.start()
-    t.join(max(0.0, timeout))
-    if not box:
-        return Outcome(timed_out=True)
-    return box[0]
-
-
 @dataclass(frozen=True)
 class Resolution:
     """What the system resolver said about one name within its time."""

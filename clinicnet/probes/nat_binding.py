@@ -48,10 +48,15 @@ from typing import TYPE_CHECKING, TypedDict
 
 from clinicnet.model import ProbeResult, Status, Text
 from clinicnet.probes import _deadline
+from clinicnet.probes._lazy import lazy
 from clinicnet.probes.interface import ProbeContext, ProbeSpec, Stopwatch
 
 if TYPE_CHECKING:
+    from clinicnet.probes import _exchange as R
     from clinicnet.wire import reflector as wire
+else:  # imported when the probe runs, not when the registry lists it
+    R = lazy("clinicnet.probes._exchange")
+    wire = lazy("clinicnet.wire.reflector")
 
 #: the NAT-T keepalive interval the mapping must outlive (RFC 3948's common default)
 KEEPALIVE_S = 20.0
@@ -353,16 +358,9 @@ class _Session:
 
     def close(self) -> None:
         self.sel.close()
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
+        R.close_all(self.socks)
 
     def ask(self, port: _Port, kind: str, delay: float, wave: int = 1) -> _Ask:
-        from clinicnet.probes import _exchange as R
-        from clinicnet.wire import reflector as wire
-
         sock = self._socket() if kind == "idle" else port.control
         token = R.new_token()
         payload = wire.build_request(token, port4500=port.natt, delay_ms=int(round(delay * 1000)))
@@ -387,8 +385,6 @@ class _Session:
                     self._send(a)
 
     def drain(self, timeout: float) -> None:
-        from clinicnet.wire import reflector as wire
-
         for key, _ in _deadline.select(self.sel, max(0.0, timeout)):
             sock = key.fileobj
             assert isinstance(sock, socket.socket)
@@ -414,9 +410,6 @@ def _capability(address: str, ports: Sequence[tuple[int, bool]], ctx: ProbeConte
                 ) -> tuple[wire.Reply | None, bool, float | None]:
     """One immediate version-2 request per port and a version-1 one: does the reflector
     answer, does it speak version 2, how long may it wait, what is the round trip."""
-    from clinicnet.probes import _exchange as R
-    from clinicnet.wire import reflector as wire
-
     s = R.udp_socket(0)
     try:
         pend = []
@@ -442,8 +435,6 @@ def probe(ctx: ProbeContext, *, max_delay: float = MAX_DELAY_S, wave: Sequence[f
     sw = Stopwatch(SPEC)
     if not ctx.reflectors:
         return sw.result(Status.SKIPPED, "no_reflector")
-    from clinicnet.probes import _exchange as R
-
     host = ctx.reflectors[0]
     res = R.resolve(host, ctx)
     values: Values = {"reflector": host, "address": res.address, "error": res.error,

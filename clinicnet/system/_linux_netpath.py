@@ -1,7 +1,7 @@
 """Linux side of ``netpath``: what Linux answers without raw sockets or the probes' error queue.
 
 The TTL trace and the don't-fragment echo are not here: on Linux the probes read ICMP answers to
-their own UDP datagrams from the socket's error queue (``icmp_errors``), which needs no helper
+their own UDP datagrams from the socket's error queue (``system.icmp``), which needs no helper
 API; ``netpath`` raises ``NotOnThisPlatform`` for them instead of a second implementation.
 """
 
@@ -13,9 +13,10 @@ from typing import Any
 
 from clinicnet.system._common import TUNNEL_NAME
 
-#: linux/in.h: IP_MTU_DISCOVER with IP_PMTUDISC_DO sets DF and never fragments locally
-IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
-IP_PMTUDISC_DO = getattr(socket, "IP_PMTUDISC_DO", 2)
+# IP_MTU_DISCOVER with IP_PMTUDISC_DO sets DF and never fragments locally; socket option
+# numbers exist only in ``_linux``
+from clinicnet.system._linux import IP_MTU_DISCOVER, IP_PMTUDISC_DO
+
 #: linux/if_arp.h device types that are tunnels (ARPHRD_NONE is a TUN device)
 _TUNNEL_ARPHRD = {768: "ipip", 769: "ip6ip6", 776: "sit", 778: "gre", 823: "ip6gre", 65534: "tun"}
 SYS_NET = Path("/sys/class/net")

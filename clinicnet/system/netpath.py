@@ -105,13 +105,14 @@ def best_interface(target: str) -> Adapter | None:
     """The adapter this PC would send traffic for ``target`` through (GetBestInterfaceEx on
     Windows: split default routes and VPN host routes included), or None if unknown."""
     index = _impl.best_interface_index(target)
-    for a in adapters():
+    found = adapters()
+    for a in found:
         if a.index == index:
             return a
     if sys.platform == "win32":  # an IPv6 route reports the IPv6 index
         link = _impl.find_link(_impl.adapter_links(), index)
         if link is not None:
-            return next((a for a in adapters() if a.index == link["if_index"]), None)
+            return next((a for a in found if a.index == link["if_index"]), None)
     return None
 
 
